@@ -1,0 +1,58 @@
+#!/bin/sh
+# The project's entry point on a fresh machine: `./run.sh dev` runs a development node,
+# `./run.sh test` runs the whole test suite, `./run.sh bench` runs the benchmarks.
+# Each creates (or reuses) the virtual environment in .venv and installs the project into it.
+set -eu
+cd "$(dirname "$0")"
+VENV="${CMU_VENV:-.venv}"
+PY="$VENV/bin/python"
+
+ensure_system_packages() {
+    # Debian's python3 ships without venv/ensurepip; install it when we are root and it is missing.
+    if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        else
+            echo "python3 has no venv module: install python3-venv (Debian) and run again" >&2
+            exit 1
+        fi
+    fi
+}
+
+ensure_venv() {
+    stamp="$VENV/.installed"
+    if [ -x "$PY" ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
+        return 0
+    fi
+    ensure_system_packages
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    "$PY" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    "$PY" -m pip install -q --disable-pip-version-check -e '.[test]' -e examples/notes_pallet
+    touch "$stamp"
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    dev)
+        ensure_venv
+        exec "$PY" node.py --dev "$@"
+        ;;
+    test)
+        ensure_venv
+        "$PY" -m ruff check .
+        "$PY" -m mypy
+        exec "$PY" -m pytest "$@"
+        ;;
+    bench)
+        ensure_venv
+        for b in bench/*.py; do
+            echo "== $b"
+            "$PY" "$b"
+        done
+        ;;
+    *)
+        echo "usage: ./run.sh dev|test|bench [args...]" >&2
+        exit 2
+        ;;
+esac

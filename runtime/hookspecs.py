@@ -1,0 +1,42 @@
+"""Every hook a pallet can implement, in one place. Pallets are pluggy plugins of the project "cmu".
+
+State-changing hooks run in the runtime's declared pallet order (the chain spec's pallet list), never in
+pluggy's registration or discovery order: the runtime registers pallets in reverse declared order, refuses
+`tryfirst`/`trylast` on pallet hooks and checks the resulting call order when it assembles.
+Wrappers (`hookwrapper=True`/`wrapper=True`) are for tracing and metering plugins only, never for state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+
+PROJECT = "cmu"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class RuntimeHooks:
+    """Hook specifications called by the runtime on every pallet that implements them."""
+
+    @hookspec
+    def build_genesis(self, genesis: Mapping[str, Any]) -> None:
+        """Write this pallet's genesis state. `genesis` maps pallet names to their chain-spec section."""
+
+    @hookspec
+    def on_initialize(self, block_number: int) -> int | None:
+        """At the start of each block, before any extrinsic; returns the weight it used (or None)."""
+
+    @hookspec
+    def on_finalize(self, block_number: int) -> None:
+        """At the end of each block, after the last extrinsic, before the state root is computed."""
+
+    @hookspec
+    def on_account_reaped(self, who: bytes) -> None:
+        """An account fell below the existential deposit and was removed."""
+
+    @hookspec
+    def integrity_check(self) -> None:
+        """After assembly: raise PalletError if this pallet's configuration cannot work."""
