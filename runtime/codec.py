@@ -56,6 +56,7 @@ def _reject_ext(code: int, data: bytes) -> NoReturn:
 
 def pack(obj: Any) -> bytes:
     """Encode primitives (None, bool, int, bytes, str, list/tuple) canonically."""
+    _check_primitives(obj, _PACKABLE)
     try:
         data: bytes = _packb(obj, use_bin_type=True)
     except (TypeError, OverflowError, ValueError) as exc:
@@ -75,11 +76,30 @@ def unpack(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Any:
     if not data:
         raise Truncated("empty input")
     obj = _decode(data)
+    _check_primitives(obj, _DECODED)
     if _packb(obj, use_bin_type=True) != data:
         raise NonCanonical("the bytes are not the canonical encoding of their value")
-    if type(obj) is float:
-        raise WrongType("floats are not allowed in consensus encodings")
     return obj
+
+
+#: What may appear in a value handed to `pack` (arrays aside), and what `unpack` may produce.
+_PACKABLE = (type(None), bool, int, bytes, bytearray, memoryview, str)
+_DECODED = (type(None), bool, int, bytes, str)
+
+
+def _check_primitives(obj: Any, allowed: tuple[type, ...]) -> None:
+    """WrongType unless `obj` is built of `allowed` scalars and arrays only, at any depth.
+
+    msgpack decodes floats at any depth and its timestamp extension (type -1) without calling ext_hook,
+    and it packs floats and dicts, so neither the decoder's hooks nor a top-level check is enough.
+    """
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if type(item) is list or type(item) is tuple:  # not namedtuples such as msgpack.ExtType
+            stack.extend(item)
+        elif not isinstance(item, allowed):
+            raise WrongType(f"{type(item).__name__} is not part of the canonical encoding")
 
 
 def _decode(data: bytes) -> Any:

@@ -110,6 +110,8 @@ def decode_extrinsic(rt: Runtime, data: bytes) -> Extrinsic:
     if type(wire) is not list or not wire:
         raise BadFormat("an extrinsic is a non-empty array")
     version = wire[0]
+    if type(version) is not int:  # `true == 1` in Python: refuse it, or the version byte is malleable
+        raise BadFormat(f"the extrinsic version is an integer, not {type(version).__name__}")
     if version == SIGNED_VERSION and len(wire) == 8:
         return _decode_signed(rt, data, wire)
     if version == INHERENT_VERSION and len(wire) == 2:
@@ -150,7 +152,7 @@ def decode_call_wire(rt: Runtime, wire: Any) -> Call:
         raise BadFormat("a call is [pallet index, call index, [arguments]]")
     pallet_index, call_index, args = wire
     pallet = rt.pallet_by_index(pallet_index)
-    spec = pallet.calls_by_index.get(call_index) if pallet is not None else None
+    spec = pallet.calls_by_index.get(call_index) if pallet is not None and type(call_index) is int else None
     if spec is None:
         raise UnknownCall(f"no call {call_index!r} in pallet {pallet_index!r}")
     if len(args) != len(spec.converters):
@@ -200,6 +202,9 @@ def check_signed(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bool 
     fee = compute_fee(rt, xt.length, weight, xt.tip)
     if info.free < fee:
         raise CannotPayFees(f"fee {fee} exceeds the free balance {info.free}")
+    if info.free + info.held - fee < rt.balances.EXISTENTIAL_DEPOSIT:
+        # Keep-alive, as FRAME's fee payment: a fee may not leave the account below the existential deposit.
+        raise CannotPayFees(f"fee {fee} would leave the account below the existential deposit")
     return Checked(xt, weight, fee, info.nonce)
 
 
@@ -240,7 +245,10 @@ def apply_signed(rt: Runtime, checked: Checked, index: int) -> ApplyResult:
     rt.system.set_account_info(
         signer, dataclasses.replace(info, nonce=info.nonce + 1, free=info.free - checked.fee)
     )
-    error, message, actual = dispatch(rt, xt.call, Origin.signed(signer), checked.weight)
+    # The extrinsic's base weight is always charged; only the call's unused weight is refunded.
+    base = rt.fees.extrinsic_base_weight
+    error, message, call_weight = dispatch(rt, xt.call, Origin.signed(signer), checked.weight - base)
+    actual = base + call_weight
     refund = (checked.weight - actual) * rt.fees.per_weight
     fee = checked.fee - refund
     if refund:

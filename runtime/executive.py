@@ -20,7 +20,14 @@ from pallets.system import System
 from runtime import dispatch as dispatching
 from runtime.block import ZERO_HASH, Block, Header, extrinsics_root
 from runtime.crypto import Keypair, verify
-from runtime.errors import ExhaustsResources, InvalidBlock, InvalidExtrinsic, PalletError
+from runtime.errors import (
+    BadArguments,
+    CodecError,
+    ExhaustsResources,
+    InvalidBlock,
+    InvalidExtrinsic,
+    PalletError,
+)
 from runtime.extrinsic import encode_inherent
 from runtime.genesis import ChainSpec, resolve_pallets
 from runtime.hookspecs import PROJECT, RuntimeHooks
@@ -137,6 +144,7 @@ class Runtime:
         return StateTrie(self.backend, TRIE_PREFIX, head.state_root), head, genesis
 
     def _build_genesis(self) -> tuple[StateTrie, Header, bytes]:
+        self.system.chain_spec.set(self.spec.spec_hash())
         self.hooks.build_genesis(genesis=self.spec.genesis)
         trie = StateTrie(self.backend, TRIE_PREFIX)
         state_root, nodes = trie.update(self.overlay.changes())
@@ -189,7 +197,7 @@ class Runtime:
         finally:
             CALL_DECODER.reset(token)
 
-    def make_call(self, name: str, **kwargs: Any) -> Call:
+    def make_call(self, name: str, /, **kwargs: Any) -> Call:
         """A Call from `Pallet.call` and keyword arguments, validated like decoded ones."""
         pallet_name, _, call_name = name.partition(".")
         spec = self.pallet_by_name(pallet_name).call_specs.get(call_name)
@@ -199,7 +207,10 @@ class Runtime:
         missing = [n for n in spec.arg_names if n not in kwargs]
         if unknown or missing:
             raise PalletError(f"{name}: unknown arguments {sorted(unknown)}, missing {missing}")
-        wire_args = [c.to_wire(kwargs[n]) for n, c in zip(spec.arg_names, spec.converters, strict=True)]
+        try:
+            wire_args = [c.to_wire(kwargs[n]) for n, c in zip(spec.arg_names, spec.converters, strict=True)]
+        except CodecError as exc:  # the same refusal a decoded extrinsic gets
+            raise BadArguments(f"{name}: {exc}") from exc
         return self.decode_call([spec.pallet_index, spec.index, wire_args])
 
     def block_hash(self, number: int) -> bytes | None:
@@ -286,6 +297,9 @@ class Runtime:
     def _apply_block_extrinsics(self, block: Block) -> list[dispatching.ApplyResult]:
         if not block.extrinsics:
             raise InvalidBlock("a block starts with the timestamp inherent")
+        length = sum(len(data) for data in block.extrinsics)
+        if length > self.fees.max_block_length:  # the limit BlockBuilder.push enforces
+            raise InvalidBlock(f"extrinsics of {length} bytes exceed the block length limit")
         results = []
         for index, data in enumerate(block.extrinsics):
             self.phase = index

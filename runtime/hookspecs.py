@@ -38,5 +38,14 @@ class RuntimeHooks:
         """An account fell below the existential deposit and was removed."""
 
     @hookspec
+    def model_kinds(self) -> Any:
+        """Model kinds (models.base.ModelKind instances) this pallet adds to the registry's built-ins."""
+
+    @hookspec(firstresult=True)
+    def model_access(self, who: bytes | None, model: int, action: str) -> bool | None:
+        """May `who` (None: an anonymous RPC caller) do `action` on `model`? The access pallet answers;
+        None defers (without an access pallet the registry applies its own public rules)."""
+
+    @hookspec
     def integrity_check(self) -> None:
         """After assembly: raise PalletError if this pallet's configuration cannot work."""

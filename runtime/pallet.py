@@ -259,6 +259,9 @@ def _collect_events(cls: type[Pallet], members: dict[str, Any]) -> tuple[type[Ev
     for position, event in enumerate(found):
         if not dataclasses.is_dataclass(event):
             raise PalletError(f"{cls.name}.{event.__name__}: events must be frozen dataclasses")
+        reserved = {f.name for f in dataclasses.fields(event)} & {"pallet", "index"}
+        if reserved:
+            raise PalletError(f"{cls.name}.{event.__name__}: field names {sorted(reserved)} are reserved")
         event.pallet = cls.name
         event.index = position
     return tuple(found)

@@ -207,9 +207,8 @@ class Balances(Pallet):
         current = self._held_at_least(who, reason, amount)
         info = self.system.account_info(who)
         self._set_hold(who, reason, current - amount)
-        self.system.set_account_info(
-            who, dataclasses.replace(info, free=info.free + amount, held=info.held - amount)
-        )
+        # Through _store, like slash_held and transfer_held: the last release may leave dust to burn.
+        self._store(who, dataclasses.replace(info, free=info.free + amount, held=info.held - amount))
         self.deposit_event(self.Released(who=who, reason=reason, amount=amount))
 
     def slash_held(self, who: AccountId, reason: str, amount: int) -> None:

@@ -68,6 +68,9 @@ class System(Pallet):
     block_weight: StorageValue[int] = StorageValue(
         U64, default=0, doc="Weight consumed so far in the current block."
     )
+    chain_spec: StorageValue[bytes] = StorageValue(
+        H256, doc="Hash of the chain spec, so every consensus parameter is part of the genesis hash."
+    )
 
     @dataclasses.dataclass(frozen=True)
     class ExtrinsicSuccess(Event):

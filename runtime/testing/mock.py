@@ -89,7 +89,7 @@ class MockRuntime:
 
     # --- driving ---------------------------------------------------------------------------------
 
-    def call(self, who: str | AccountId | Origin | None, name: str, **kwargs: Any) -> CallResult:
+    def call(self, who: str | AccountId | Origin | None, name: str, /, **kwargs: Any) -> CallResult:
         """Dispatch `Pallet.call` directly with an origin: a name/AccountId (signed), "root" or None."""
         rt = self.runtime
         call = rt.make_call(name, **kwargs)
@@ -107,7 +107,7 @@ class MockRuntime:
         return CallResult(name, None, before, self.state_root(), [e for _, e in rt.events[mark:]])
 
     def sign(
-        self, who: str | Keypair, name: str, *, nonce: int | None = None, tip: int = 0, **kwargs: Any
+        self, who: str | Keypair, name: str, /, *, nonce: int | None = None, tip: int = 0, **kwargs: Any
     ) -> bytes:
         """A signed extrinsic for `Pallet.call`, with the sender's next nonce unless given."""
         rt = self.runtime
@@ -123,7 +123,7 @@ class MockRuntime:
             tip=tip,
         )
 
-    def submit(self, who: str | Keypair, name: str, **kwargs: Any) -> dispatching.ApplyResult:
+    def submit(self, who: str | Keypair, name: str, /, **kwargs: Any) -> dispatching.ApplyResult:
         """Sign and apply an extrinsic in the open block through every check (fee and nonce charged)."""
         return self._builder.push(self.sign(who, name, **kwargs))
 
