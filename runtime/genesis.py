@@ -27,6 +27,7 @@ BUILTIN_PALLETS: dict[str, str] = {
     "System": "pallets.system:System",
     "Balances": "pallets.balances:Balances",
     "Sudo": "pallets.sudo:Sudo",
+    "ModelRegistry": "pallets.model_registry:ModelRegistry",
 }
 #: 10^12 smallest units make one token (the `tokenDecimals` property).
 TOKEN = 10**12
@@ -135,7 +136,7 @@ def _dev_like(
         name=name,
         id=chain_id,
         chain_type=kind,
-        pallets=("System", "Balances", "Sudo", *extra),
+        pallets=("System", "Balances", "Sudo", "ModelRegistry", *extra),
         genesis=genesis,
         properties={"tokenSymbol": "UNIT", "tokenDecimals": 12},
     )

@@ -135,6 +135,15 @@ def test_metadata_and_usage_errors(node_url: str) -> None:
     assert bad.returncode == 2 and "expected an account" in bad.stderr
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_no_node_exits_3() -> None:
-    result = cmu("http://127.0.0.1:1", "balance", "bob")
+    result = cmu(f"http://127.0.0.1:{_closed_port()}", "balance", "bob")
     assert result.returncode == 3 and "cannot reach the node" in result.stderr

@@ -1,0 +1,207 @@
+"""Read-only queries behind the `model_*` RPC methods: model info, paged listing, free predictions and
+downloads with state proofs. They run on a runtime with no block in progress (a node's read view) and
+never write. Decoded weights are cached by artifact root (a pure function of the bytes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from pallets.model_registry.pallet import ModelRegistry
+from pallets.model_registry.types import ModelInfo
+from runtime.errors import DispatchError
+
+if TYPE_CHECKING:
+    from runtime.executive import Runtime
+
+MAX_ROWS = 1_024
+MAX_PAGE = 100
+MAX_DOWNLOAD_CHUNKS = 64
+_WEIGHTS_CACHE_SIZE = 32
+
+
+class QueryError(ValueError):
+    """A query the node refuses; `error` is a stable name for RPC clients."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class _WeightsCache:
+    """Decoded weights by (kind, artifact root), least recently used evicted; safe across threads."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, bytes]) -> Any | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, bytes], weights: Any) -> None:
+        with self._lock:
+            self._items[key] = weights
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+WEIGHTS = _WeightsCache(_WEIGHTS_CACHE_SIZE)
+
+
+def registry(rt: Runtime) -> ModelRegistry:
+    """The runtime's registry pallet (QueryError when the chain has none)."""
+    if not rt.has_pallet(ModelRegistry.name):
+        raise QueryError("NoRegistry", "this chain has no ModelRegistry pallet")
+    return rt.pallet(ModelRegistry)
+
+
+def model_info(rt: Runtime, model: int) -> ModelInfo:
+    """A model token or QueryError UnknownModel."""
+    try:
+        return registry(rt).model(model)
+    except DispatchError as exc:
+        raise QueryError(type(exc).__name__, str(exc)) from exc
+
+
+def model_json(model: int, info: ModelInfo) -> dict[str, Any]:
+    """The public description of a model (what an unauthorized caller may see too)."""
+    return {
+        "id": model,
+        "owner": "0x" + bytes(info.owner).hex(),
+        "approved": None if info.approved is None else "0x" + bytes(info.approved).hex(),
+        "name": info.metadata.name,
+        "description": info.metadata.description,
+        "task": info.metadata.task,
+        "license": info.metadata.license,
+        "kind": info.kind,
+        "inputSpec": {
+            "nFeatures": info.input_spec.n_features,
+            "sparse": info.input_spec.sparse,
+            "minValue": info.input_spec.min_value,
+            "maxValue": info.input_spec.max_value,
+            "maxNonzeros": info.input_spec.max_nonzeros,
+        },
+        "labels": list(info.labels),
+        "artifact": "0x" + info.artifact.hex(),
+        "retired": info.retired,
+        "createdAt": info.created_at,
+    }
+
+
+def list_models(rt: Runtime, owner: bytes | None, start: int, limit: int) -> dict[str, Any]:
+    """Models in id order from `start` (all, or one owner's), at most `limit`; `next` continues."""
+    reg = registry(rt)
+    start, limit = max(0, start), max(1, min(limit, MAX_PAGE))
+    ids = _owned_ids(reg, owner, start, limit + 1) if owner is not None else _all_ids(reg, start, limit + 1)
+    page = ids[:limit]
+    return {
+        "models": [model_json(m, reg.models[m]) for m in page],
+        "next": ids[limit] if len(ids) > limit else None,
+    }
+
+
+def _all_ids(reg: ModelRegistry, start: int, count: int) -> list[int]:
+    end = min(reg.next_model.get(), start + count)
+    return [m for m in range(max(0, start), end) if m in reg.models]
+
+
+def _owned_ids(reg: ModelRegistry, owner: bytes, start: int, count: int) -> list[int]:
+    from runtime.types import AccountId
+
+    ids: list[int] = []
+    for model, _ in reg.owned.iter_prefix(AccountId(owner)):
+        if model >= start:
+            ids.append(model)
+            if len(ids) == count:
+                break
+    return ids
+
+
+def load_weights(rt: Runtime, info: ModelInfo, root: bytes | None = None) -> tuple[Any, Any]:
+    """(kind, decoded weights) of a model's artifact (its current one unless `root` is given)."""
+    reg = registry(rt)
+    artifact = info.artifact if root is None else root
+    kind = reg.kind(info.kind)
+    spec, n_labels = _spec(info), len(info.labels)
+    weights = WEIGHTS.get((info.kind, artifact))
+    # a hit must be for this model's spec and labels too: `root` may name another model's artifact
+    if weights is None or weights.spec != spec or weights.n_labels != n_labels:
+        weights = kind.decode(reg.artifact_bytes(artifact), spec, n_labels)
+        WEIGHTS.put((info.kind, artifact), weights)
+    return kind, weights
+
+
+def predict(
+    rt: Runtime, model: int, rows: Any, *, root: bytes | None = None, fixed: bool = False
+) -> dict[str, Any]:
+    """Labels and scores for one row or a batch, computed from the state, with no transaction or fee.
+
+    Rows are real numbers (quantized here to Q.16, refusing NaN, infinities and out-of-range values) or,
+    with `fixed`, Q.16 integers as the chain stores them. Sparse rows are lists of feature indices or
+    {index: value} objects (keys may be decimal strings, as in JSON). Scores are Q.16 integers.
+    """
+    from models.errors import ModelError
+
+    info = model_info(rt, model)
+    batch = _as_batch(rows)
+    try:
+        kind, weights = load_weights(rt, info, root)
+        prepare = kind.prepare_rows if fixed else kind.quantize
+        labels, scores = kind.predict(weights, prepare(batch, _spec(info)))
+    except (ModelError, DispatchError) as exc:  # DispatchError: an unknown `root` or kind
+        raise QueryError(type(exc).__name__, str(exc)) from exc
+    return {
+        "model": model,
+        "artifact": "0x" + (root or info.artifact).hex(),
+        "predictions": [
+            {"label": int(label), "name": info.labels[int(label)], "scores": [int(s) for s in row]}
+            for label, row in zip(labels, scores, strict=True)
+        ],
+    }
+
+
+def _spec(info: ModelInfo) -> Any:
+    from pallets.model_registry.pallet import _kind_spec
+
+    return _kind_spec(info.input_spec)
+
+
+def _as_batch(rows: Any) -> list[Any]:
+    if not isinstance(rows, list) or not rows:
+        raise QueryError("BadRows", "rows must be a non-empty list (one row, or a list of rows)")
+    batch = rows if isinstance(rows[0], list | dict) else [rows]
+    if len(batch) > MAX_ROWS:
+        raise QueryError("TooManyRows", f"{len(batch)} rows, at most {MAX_ROWS} per request")
+    return batch
+
+
+def download(rt: Runtime, root: bytes, start: int, count: int) -> dict[str, Any]:
+    """Chunks [start, start+count) of an artifact with one read proof covering the manifest and them."""
+    reg = registry(rt)
+    manifest = reg.artifacts.get(root)
+    if manifest is None:
+        raise QueryError("UnknownArtifact", f"no artifact 0x{root.hex()}")
+    start, count = max(0, start), max(0, min(count, MAX_DOWNLOAD_CHUNKS))
+    hashes = manifest.chunks[start : start + count]
+    keys = [reg.artifacts.key(root)] + [reg.chunks.key(h) for h in hashes]
+    proof = rt.prove(keys)
+    return {
+        "root": "0x" + root.hex(),
+        "size": manifest.size,
+        "chunkCount": len(manifest.chunks),
+        "chunkHashes": ["0x" + h.hex() for h in manifest.chunks],
+        "start": start,
+        "chunks": ["0x" + (reg.chunks.get(h) or b"").hex() for h in hashes],
+        "at": "0x" + rt.head.hash().hex(),
+        "stateRoot": "0x" + rt.head.state_root.hex(),
+        "manifestKey": "0x" + keys[0].hex(),
+        "chunkKeys": ["0x" + k.hex() for k in keys[1:]],
+        "proof": ["0x" + node.hex() for node in proof],
+    }
