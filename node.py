@@ -1,0 +1,162 @@
+"""The cmu node's command line (console script `cmu-node`): flags -> configuration -> run.
+
+`python node.py --dev` runs a development chain (alice authoring, throw-away database); subcommands:
+key, build-spec, export-blocks, import-blocks, purge-chain. `python node.py --help` lists every flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from service.author import AuthorLimits, SealMode
+from service.config import ConfigError, NodeConfig, database_path, default_base_path, load_spec
+from service.keys import KeyFileError
+from service.pool import PoolLimits
+from service.server import RpcLimits
+
+LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)-11s %(message)s"
+
+
+def _chain_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """--chain, --base-path, --dev (on the main parser and again on each subcommand)."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--chain", default=default, help="dev, local or a chain spec JSON file (default: dev)"
+    )
+    parser.add_argument("--base-path", type=Path, default=default, help="data directory (default: per user)")
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="development chain: --chain dev, alice authoring, throw-away data unless --base-path",
+    )
+    parser.add_argument(
+        "--log", default=default, help="log level: debug, info, warning, error (default: info)"
+    )
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tmp", action="store_true", help="use a throw-away data directory, removed on exit")
+    parser.add_argument("--rpc-host", default="127.0.0.1", help="RPC listen address (default 127.0.0.1)")
+    parser.add_argument(
+        "--rpc-port", type=int, default=9944, help="RPC port; 0 picks a free one (default 9944)"
+    )
+    parser.add_argument(
+        "--rpc-cors",
+        default=None,
+        help="comma-separated origins allowed by CORS, or 'all' (default: CORS off)",
+    )
+    parser.add_argument(
+        "--rpc-methods",
+        default="auto",
+        choices=("safe", "unsafe", "auto"),
+        help="serve unsafe methods (engine_*): auto = only on a loopback address",
+    )
+    parser.add_argument("--rpc-max-connections", type=int, default=100, help="open WebSocket connections")
+    parser.add_argument("--prometheus-port", type=int, default=9615, help="metrics port; 0 picks a free one")
+    parser.add_argument("--prometheus-host", default="127.0.0.1", help="metrics listen address")
+    parser.add_argument("--no-prometheus", action="store_true", help="do not serve metrics")
+    parser.add_argument("--seal", default=None, help="instant, manual or interval:MS (default interval:2000)")
+    parser.add_argument(
+        "--author", default=None, help="author blocks with this key: a dev name or a key file"
+    )
+    parser.add_argument("--pool-limit", type=int, default=20_000, help="transactions in the pool")
+    parser.add_argument(
+        "--pool-sender-limit", type=int, default=64, help="transactions per sender in the pool"
+    )
+    parser.add_argument("--max-block-txs", type=int, default=10_000, help="transactions per authored block")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="cmu-node", description=__doc__)
+    _chain_flags(parser, suppress=False)
+    _run_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    key = sub.add_parser("key", help="generate or inspect key files")
+    key_sub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    generate = key_sub.add_parser("generate", help="a new random key (file mode 0600)")
+    generate.add_argument("--output", type=Path, default=None, help="key file to create (default: print)")
+    inspect = key_sub.add_parser("inspect", help="the public key of a key file or a dev account")
+    inspect.add_argument("file", type=Path, nargs="?", default=None)
+    inspect.add_argument("--dev", dest="dev_name", default=None, metavar="NAME", help="a dev account name")
+    spec = sub.add_parser("build-spec", help="print the chain spec JSON")
+    exporter = sub.add_parser("export-blocks", help="write the chain's blocks to a file")
+    exporter.add_argument("file", type=Path)
+    importer = sub.add_parser("import-blocks", help="re-execute the blocks of a file into the database")
+    importer.add_argument("file", type=Path)
+    purge = sub.add_parser("purge-chain", help="delete the chain database")
+    purge.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    for command in (spec, exporter, importer, purge):
+        _chain_flags(command, suppress=True)
+    return parser
+
+
+def node_config(args: argparse.Namespace) -> NodeConfig:
+    """The run configuration from parsed flags (with --dev's defaults)."""
+    try:
+        seal = SealMode.parse(args.seal or "interval:2000")
+    except ValueError as exc:
+        raise ConfigError(f"--seal: {exc}") from exc
+    return NodeConfig(
+        chain=args.chain or "dev",
+        base_path=args.base_path,
+        tmp=args.tmp or (args.dev and args.base_path is None),
+        rpc_host=args.rpc_host,
+        rpc_port=args.rpc_port,
+        rpc_cors=tuple(o.strip() for o in args.rpc_cors.split(",")) if args.rpc_cors else None,
+        rpc_methods=args.rpc_methods,
+        prometheus_host=args.prometheus_host,
+        prometheus_port=None if args.no_prometheus else args.prometheus_port,
+        seal=seal,
+        author=args.author or ("alice" if args.dev else None),
+        pool=PoolLimits(total=args.pool_limit, per_sender=args.pool_sender_limit),
+        blocks=AuthorLimits(max_txs=args.max_block_txs),
+        rpc_limits=RpcLimits(max_ws_connections=args.rpc_max_connections),
+    )
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    spec = load_spec(args.chain or "dev")
+    return database_path(args.base_path or default_base_path(), spec)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Dispatch a parsed command line; the exit code."""
+    from service import commands
+
+    chain = args.chain or "dev"
+    if args.command == "key":
+        if args.key_command == "generate":
+            return commands.key_generate(args.output)
+        return commands.key_inspect(args.file, args.dev_name)
+    if args.command == "build-spec":
+        return commands.build_spec(chain)
+    if args.command == "export-blocks":
+        return commands.export_blocks(chain, _db_path(args), args.file)
+    if args.command == "import-blocks":
+        return commands.import_blocks(chain, _db_path(args), args.file)
+    if args.command == "purge-chain":
+        return commands.purge_chain(_db_path(args), args.yes)
+    from service.runner import NodeRunner
+
+    return NodeRunner(node_config(args)).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `cmu-node` and `python node.py`."""
+    args = build_parser().parse_args(argv)
+    level = (args.log or "info").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), format=LOG_FORMAT, stream=sys.stderr)
+    try:
+        return run_command(args)
+    except (ConfigError, KeyFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

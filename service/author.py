@@ -1,0 +1,377 @@
+"""Block authoring: one worker thread owns the authoring Runtime, picks ready transactions from the pool,
+builds, seals and commits each block with its chain records in one LevelDB batch, then reports it.
+
+Seal modes: `instant` (a block as soon as transactions are ready), `interval:MS` (a block every MS
+milliseconds, empty or not) and `manual` (blocks only on request, e.g. the engine_createBlock RPC).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from runtime.block import Header
+from runtime.crypto import Keypair
+from runtime.dispatch import ApplyResult
+from runtime.errors import ExhaustsResources, FutureNonce, InvalidBlock, InvalidExtrinsic
+from runtime.executive import BlockBuilder, PendingBlock, Runtime
+from runtime.types import AccountId
+from service.chaindb import ChainDb, ChainDbError
+from service.metrics import Metrics
+from service.pool import PoolTx, TransactionPool
+
+log = logging.getLogger("cmu.author")
+
+
+class ChainEvents(Protocol):
+    """Where the node reports new blocks and transaction statuses (the RPC subscriptions)."""
+
+    def new_head(self, header: Header, block_hash: bytes) -> None:
+        """A block became the best one."""
+
+    def finalized_head(self, header: Header, block_hash: bytes) -> None:
+        """A block became final."""
+
+    def tx_status(self, tx_hash: bytes, status: Any) -> None:
+        """A transaction's status changed (as author_extrinsicUpdate reports it)."""
+
+
+class NoEvents:
+    """A ChainEvents that reports nowhere (offline commands)."""
+
+    def new_head(self, header: Header, block_hash: bytes) -> None:
+        """Ignore."""
+
+    def finalized_head(self, header: Header, block_hash: bytes) -> None:
+        """Ignore."""
+
+    def tx_status(self, tx_hash: bytes, status: Any) -> None:
+        """Ignore."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SealMode:
+    """When blocks are authored."""
+
+    kind: str  # "instant", "interval" or "manual"
+    interval_ms: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> SealMode:
+        """`instant`, `manual` or `interval:MS` (ValueError otherwise)."""
+        if text in ("instant", "manual"):
+            return cls(text)
+        kind, _, value = text.partition(":")
+        if kind == "interval" and value.isdigit() and int(value) > 0:
+            return cls("interval", int(value))
+        raise ValueError(f"unknown seal mode {text!r}: use instant, manual or interval:MS")
+
+    def __str__(self) -> str:
+        return f"interval:{self.interval_ms}" if self.kind == "interval" else self.kind
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthoredBlock:
+    """What engine_createBlock answers."""
+
+    hash: bytes
+    number: int
+
+
+class AuthorError(Exception):
+    """A block request that cannot be served (nothing to include, unknown block, no author key)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthorLimits:
+    """How much one block may take: transactions and building time."""
+
+    max_txs: int = 10_000
+    budget_ms: int = 1_000
+
+
+@dataclasses.dataclass
+class _Request:
+    action: str  # "create" or "finalize"
+    args: tuple[Any, ...]
+    future: concurrent.futures.Future[Any]
+
+
+class Author:
+    """The authoring worker thread."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        chaindb: ChainDb,
+        pool: TransactionPool,
+        keypair: Keypair,
+        *,
+        seal: SealMode,
+        events: ChainEvents,
+        metrics: Metrics,
+        follow: Callable[[Header], None],
+        limits: AuthorLimits | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.chaindb = chaindb
+        self.pool = pool
+        self.keypair = keypair
+        self.seal = seal
+        self.events = events
+        self.metrics = metrics
+        self.follow = follow
+        self.limits = limits or AuthorLimits()
+        self._cond = threading.Condition()
+        self._requests: collections.deque[_Request] = collections.deque()
+        self._poked = False
+        self._stopping = False
+        self._unfinalized: list[tuple[bytes, int, list[bytes]]] = []
+        self._thread = threading.Thread(target=self._run, name="author", daemon=True)
+        self._account_key = functools.lru_cache(maxsize=1 << 16)(runtime.system.account.key)
+        pool.on_ready = self.poke
+
+    # --- control (any thread) ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start authoring."""
+        log.info("Authoring as 0x%s, seal %s", bytes(self.keypair.account).hex(), self.seal)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the block in progress, then stop; unanswered requests fail."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        for request in self._requests:
+            request.future.set_exception(AuthorError("the node is stopping"))
+
+    def poke(self) -> None:
+        """Transactions became ready (the instant seal authors at once)."""
+        with self._cond:
+            self._poked = True
+            self._cond.notify_all()
+
+    def request_block(self, create_empty: bool, finalize: bool) -> concurrent.futures.Future[AuthoredBlock]:
+        """Author one block now (whatever the seal mode)."""
+        return self._request("create", create_empty, finalize)
+
+    def request_finalize(self, block_hash: bytes) -> concurrent.futures.Future[Header]:
+        """Finalize a best-chain block at or above the finalized one."""
+        return self._request("finalize", block_hash)
+
+    def _request(self, action: str, *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._cond:
+            if self._stopping:
+                future.set_exception(AuthorError("the node is stopping"))
+            else:
+                self._requests.append(_Request(action, args, future))
+                self._cond.notify_all()
+        return future
+
+    # --- the thread --------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        due = time.monotonic() + self.seal.interval_ms / 1000
+        while True:
+            request, timed = self._wait(due)
+            if request is None and not timed:
+                return
+            if request is not None:
+                self._serve(request)
+                continue
+            started = time.monotonic()
+            block = self._author_safely(create_empty=self.seal.kind == "interval", finalize=True)
+            if self.seal.kind == "interval":
+                due = max(started + self.seal.interval_ms / 1000, time.monotonic())
+            elif block is not None and self.pool.ready_count:
+                self.poke()
+
+    def _wait(self, due: float) -> tuple[_Request | None, bool]:
+        """The next request, or (None, True) when a block is due, or (None, False) to stop."""
+        with self._cond:
+            while True:
+                if self._stopping:
+                    return None, False
+                if self._requests:
+                    return self._requests.popleft(), False
+                if self.seal.kind == "instant" and self._poked:
+                    self._poked = False
+                    return None, True
+                timeout = None
+                if self.seal.kind == "interval":
+                    timeout = due - time.monotonic()
+                    if timeout <= 0:
+                        return None, True
+                self._cond.wait(timeout)
+
+    def _serve(self, request: _Request) -> None:
+        try:
+            if request.action == "create":
+                create_empty, finalize = request.args
+                block = self.author_block(create_empty=create_empty, finalize=finalize)
+                if block is None:
+                    raise AuthorError("no transaction could be included and createEmpty is false")
+                request.future.set_result(block)
+            else:
+                request.future.set_result(self.finalize(request.args[0]))
+        except Exception as exc:  # answered to the requester; the node keeps authoring
+            request.future.set_exception(exc)
+
+    def _author_safely(self, *, create_empty: bool, finalize: bool) -> AuthoredBlock | None:
+        try:
+            return self.author_block(create_empty=create_empty, finalize=finalize)
+        except Exception:  # a failed block must not stop the node: log it and try again next time
+            log.exception("authoring a block failed")
+            return None
+
+    # --- one block ---------------------------------------------------------------------------------
+
+    def author_block(self, *, create_empty: bool, finalize: bool) -> AuthoredBlock | None:
+        """Build, seal and commit one block; None when it would be empty and `create_empty` is false."""
+        started = time.perf_counter()
+        rt = self.runtime
+        timestamp = max(int(time.time() * 1000), rt.head.timestamp + 1)
+        try:
+            builder = rt.new_block(timestamp, self.keypair.account)
+        except InvalidBlock:
+            rt.discard()
+            raise
+        included, removals = self._fill(builder, started)
+        if not included and not create_empty:
+            builder.abandon()
+            self.pool.remove(removals)
+            return None
+        try:
+            pending = builder.finish(self.keypair)
+            rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=finalize))
+        except BaseException:
+            builder.abandon()
+            raise
+        self._after_commit(pending, included, removals, finalize)
+        elapsed = time.perf_counter() - started
+        self.metrics.block_author_seconds.observe(elapsed)
+        log.info(
+            "Authored #%d (0x%s…%s) with %d extrinsics in %.0f ms",
+            pending.header.number,
+            pending.hash.hex()[:8],
+            pending.hash.hex()[-4:],
+            len(included),
+            elapsed * 1000,
+        )
+        return AuthoredBlock(pending.hash, pending.header.number)
+
+    def _fill(
+        self, builder: BlockBuilder, started: float
+    ) -> tuple[list[tuple[PoolTx, ApplyResult]], list[tuple[bytes, Any]]]:
+        """Push ready transactions in priority order until the block is full or a limit is reached."""
+        included: list[tuple[PoolTx, ApplyResult]] = []
+        removals: list[tuple[bytes, Any]] = []
+        skipped: set[AccountId] = set()
+        deadline = started + self.limits.budget_ms / 1000
+        for tx in self.pool.ready_in_order(self.limits.max_txs):
+            if tx.sender in skipped:
+                continue
+            if time.perf_counter() > deadline:
+                break
+            try:
+                included.append((tx, builder.push(tx.data)))
+            except ExhaustsResources as exc:
+                if included:
+                    break  # the block is full; the rest waits for the next one
+                removals.append((tx.hash, invalid_status(exc)))
+                skipped.add(tx.sender)
+            except FutureNonce:
+                skipped.add(tx.sender)  # an earlier nonce was dropped: it stays in the pool
+            except InvalidExtrinsic as exc:
+                removals.append((tx.hash, invalid_status(exc)))
+                skipped.add(tx.sender)
+            except Exception as exc:  # a bug in a pallet: the builder rolled it back; drop the tx
+                log.exception("pushing 0x%s failed unexpectedly", tx.hash.hex())
+                removals.append((tx.hash, {"dropped": f"internal error: {type(exc).__name__}: {exc}"}))
+                skipped.add(tx.sender)
+        return included, removals
+
+    def _after_commit(
+        self,
+        pending: PendingBlock,
+        included: list[tuple[PoolTx, ApplyResult]],
+        removals: list[tuple[bytes, Any]],
+        finalize: bool,
+    ) -> None:
+        header = pending.header
+        self.chaindb.advance(header, finalize=finalize)
+        self.follow(header)
+        self.metrics.best_height.set(header.number)
+        block_hash = pending.hash
+        hex_hash = "0x" + block_hash.hex()
+        self.events.new_head(header, block_hash)
+        if finalize:
+            self.events.finalized_head(header, block_hash)
+        for tx, result in included:
+            self.events.tx_status(tx.hash, {"inBlock": hex_hash, "success": result.ok, "error": result.error})
+        self._unfinalized.append((block_hash, header.number, [tx.hash for tx, _ in included]))
+        if finalize:
+            self._finalized_up_to(header.number)
+        removals = [(tx.hash, None) for tx, _ in included] + removals
+        self.pool.on_block(header.number, removals, self._nonce_reader(pending), stale_status, expired_status)
+
+    def _nonce_reader(self, pending: PendingBlock) -> Callable[[AccountId], int | None]:
+        changed = {k[1:] for k, _ in pending.puts if k[:1] == b"S"} | {k[1:] for k in pending.deletes}
+        system = self.runtime.system
+        account_key = self._account_key
+
+        def nonce_if_changed(who: AccountId) -> int | None:
+            if account_key(who) not in changed:
+                return None
+            nonce: int = system.account_info(who).nonce
+            return nonce
+
+        return nonce_if_changed
+
+    def _finalized_up_to(self, number: int) -> None:
+        self.metrics.finalized_height.set(number)
+        keep = []
+        for block_hash, block_number, tx_hashes in self._unfinalized:
+            if block_number > number:
+                keep.append((block_hash, block_number, tx_hashes))
+                continue
+            for tx_hash in tx_hashes:
+                self.events.tx_status(tx_hash, {"finalized": "0x" + block_hash.hex()})
+        self._unfinalized = keep
+
+    def finalize(self, block_hash: bytes) -> Header:
+        """Finalize a best-chain block (engine_finalizeBlock)."""
+        try:
+            head = self.chaindb.finalize(block_hash)
+        except ChainDbError as exc:
+            raise AuthorError(str(exc)) from exc
+        self.events.finalized_head(head.final, head.final_hash)
+        self._finalized_up_to(head.final.number)
+        return head.final
+
+
+def invalid_status(exc: InvalidExtrinsic) -> dict[str, Any]:
+    """The `invalid` status of a transaction refused by the runtime."""
+    return {"invalid": {"code": exc.code, "error": type(exc).__name__, "message": str(exc)}}
+
+
+def stale_status(tx: PoolTx) -> dict[str, Any]:
+    """A pooled transaction whose nonce a block used."""
+    return {"invalid": {"code": "Stale", "error": "StaleNonce", "message": f"nonce {tx.nonce} was used"}}
+
+
+def expired_status(tx: PoolTx) -> dict[str, Any]:
+    """A pooled transaction whose mortal era ended."""
+    message = f"its era ended at block {tx.era_end}"
+    return {"invalid": {"code": "AncientBirthBlock", "error": "ExpiredEra", "message": message}}

@@ -1,0 +1,103 @@
+"""The node's offline subcommands: key, build-spec, export-blocks, import-blocks and purge-chain.
+
+Each returns the process exit code and prints its result to stdout (errors go to stderr via the caller).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from runtime.crypto import Keypair, dev_keypair
+from service.chaindb import ChainDbError
+from service.config import ConfigError, load_spec
+from service.importer import BadBlock, BlockImporter, write_block_file
+from service.keys import is_private, key_json, read_key_file, write_key_file
+from service.metrics import Metrics
+from service.runner import open_chain
+
+
+def key_generate(output: Path | None) -> int:
+    """A fresh random key: written to `output` (mode 0600) or printed with its seed."""
+    keypair = Keypair.generate()
+    if output is None:
+        print(json.dumps(key_json(keypair, with_seed=True), indent=2))
+        return 0
+    write_key_file(output, keypair)
+    print(json.dumps({**key_json(keypair, with_seed=False), "file": str(output)}, indent=2))
+    return 0
+
+
+def key_inspect(path: Path | None, dev_name: str | None) -> int:
+    """The public key of a key file, or of a dev account (with its publicly known seed)."""
+    if dev_name is not None:
+        print(json.dumps(key_json(dev_keypair(dev_name), with_seed=True), indent=2))
+        return 0
+    if path is None:
+        raise ConfigError("key inspect needs a key FILE or --dev NAME")
+    keypair = read_key_file(path)
+    body = {**key_json(keypair, with_seed=False), "file": str(path)}
+    if not is_private(path):
+        print(f"warning: {path} is readable by other users; chmod 600 it", file=sys.stderr)
+    print(json.dumps(body, indent=2))
+    return 0
+
+
+def build_spec(chain: str) -> int:
+    """Print a chain spec as JSON."""
+    print(json.dumps(load_spec(chain).to_json(), indent=2))
+    return 0
+
+
+def export_blocks(chain: str, db_path: Path, output: Path) -> int:
+    """Write every best-chain block from #0 to a block file."""
+    opened = open_chain(load_spec(chain), db_path, create=False)
+    try:
+        with open(output, "wb") as stream:
+            count = write_block_file(stream, opened.chaindb.iter_blocks())
+        head = opened.chaindb.head
+    except ChainDbError as exc:
+        raise ConfigError(str(exc)) from exc
+    finally:
+        opened.close()
+    print(f"Exported {count} blocks (#0..#{head.best.number}) to {output}; best 0x{head.best_hash.hex()}")
+    return 0
+
+
+def import_blocks(chain: str, db_path: Path, source: Path) -> int:
+    """Re-execute the blocks of a block file into the chain database; exit code 1 at the first bad one."""
+    opened = open_chain(load_spec(chain), db_path, create=True)
+    importer = BlockImporter(opened.runtime, opened.chaindb, Metrics())
+    try:
+        with open(source, "rb") as stream:
+            imported, known = importer.import_stream(stream)
+    except BadBlock as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        raise ConfigError(f"cannot read {source}: {exc.strerror}") from exc
+    finally:
+        head = opened.chaindb.head
+        opened.close()
+    print(
+        f"Imported {imported} blocks ({known} already known); best #{head.best.number} "
+        f"0x{head.best_hash.hex()} state root 0x{head.best.state_root.hex()}"
+    )
+    return 0
+
+
+def purge_chain(db_path: Path, yes: bool) -> int:
+    """Delete a chain database (after confirmation unless `yes`)."""
+    if not db_path.exists():
+        print(f"{db_path} does not exist; nothing to purge")
+        return 0
+    if not yes:
+        answer = input(f"Are you sure to remove {db_path}? [y/N]: ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Aborted")
+            return 1
+    shutil.rmtree(db_path)
+    print(f"{db_path} removed")
+    return 0

@@ -1,0 +1,151 @@
+"""The `model_` JSON-RPC namespace: model info and listing, free predictions and verifiable downloads.
+
+Queries run on a read-only Runtime over committed state (the node's validation runtime for the head,
+or a view over the history index for an older block given as `at`). They never write and cost no fee.
+A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pallets.model_registry import query
+from runtime.block import Header
+from runtime.executive import META_HEAD, Runtime
+from runtime.genesis import ChainSpec
+from runtime.storage.backend import Backend
+from runtime.storage.overlay import STATE_PREFIX
+from service.chaindb import ChainDb
+from service.rpc import RpcError, bad_params, method
+from service.rpc_api import parse_account, parse_hex, parse_number
+
+QUERY_REFUSED = 4000
+_VIEWS = 8
+
+
+class ReadOnlyStore(Exception):
+    """A write was attempted through a historic view."""
+
+
+class HistoricBackend:
+    """The store as it was after one block: state keys from the history index, the rest unchanged."""
+
+    def __init__(self, backend: Backend, chaindb: ChainDb, header: Header) -> None:
+        self._backend = backend
+        self._chaindb = chaindb
+        self._header = header
+        self._head_bytes = header.encode()
+
+    def get(self, key: bytes) -> bytes | None:
+        if key.startswith(STATE_PREFIX):
+            return self._chaindb.state_at(key[len(STATE_PREFIX) :], self._header.number)
+        if key == META_HEAD:
+            return self._head_bytes
+        return self._backend.get(key)
+
+    def iterate(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        if prefix.startswith(STATE_PREFIX) or STATE_PREFIX.startswith(prefix):
+            raise query.QueryError("HistoricIteration", "listing is only served at the best block")
+        return self._backend.iterate(prefix, start)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        raise ReadOnlyStore("historic views are read-only")
+
+    def delete(self, key: bytes) -> None:
+        raise ReadOnlyStore("historic views are read-only")
+
+    def write(self, puts: Any, deletes: Any = ()) -> None:
+        raise ReadOnlyStore("historic views are read-only")
+
+    def close(self) -> None:
+        """Nothing to release: the live store is owned by the node."""
+
+
+class ModelApi:
+    """The model_* methods."""
+
+    def __init__(
+        self,
+        spec: ChainSpec,
+        head_runtime: Runtime,
+        chaindb: ChainDb,
+        header_at: Callable[[Any], tuple[bytes, Header]],
+    ) -> None:
+        self.spec = spec
+        self.head_runtime = head_runtime
+        self.chaindb = chaindb
+        self._header_at = header_at
+        self._views: OrderedDict[bytes, Runtime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _runtime(self, at: Any) -> Runtime:
+        """The read runtime for plain reads: the head's, or a view pinned to block `at`."""
+        return self.head_runtime if at is None else self._view(at)
+
+    def _view(self, at: Any) -> Runtime:
+        """A runtime pinned to one block (default: the best block) through the history index.
+
+        Proofs come from here: reads and the state root always belong to the same block, even while
+        newer blocks are being committed (the head runtime's root can lag its backend by a moment).
+        """
+        block_hash, header = self._header_at(at)
+        with self._lock:
+            view = self._views.get(block_hash)
+            if view is None:
+                backend = HistoricBackend(self.head_runtime.backend, self.chaindb, header)
+                view = Runtime(self.spec, backend)
+                self._views[block_hash] = view
+                while len(self._views) > _VIEWS:
+                    self._views.popitem(last=False)
+            self._views.move_to_end(block_hash)
+            return view
+
+    @method("model_get")
+    def model_get(self, model: Any, at: Any = None) -> dict[str, Any]:
+        """A model's public description."""
+        model_id = parse_number(model, "model")
+        return _answer(lambda: query.model_json(model_id, query.model_info(self._runtime(at), model_id)))
+
+    @method("model_list")
+    def model_list(self, owner: Any = None, start: Any = 0, limit: Any = 50) -> dict[str, Any]:
+        """Models in id order (all, or one owner's), paged: {"models": [...], "next": id|null}."""
+        who = None if owner is None else bytes(parse_account(owner))
+        first, count = parse_number(start, "start"), parse_number(limit, "limit")
+        return _answer(lambda: query.list_models(self.head_runtime, who, first, count))
+
+    @method("model_predict")
+    def model_predict(self, model: Any, rows: Any, at: Any = None, fixed: Any = False) -> dict[str, Any]:
+        """Labels and Q.16 scores for one row or a batch (real values, or Q.16 ints with fixed=true)."""
+        model_id = parse_number(model, "model")
+        if not isinstance(fixed, bool):
+            raise bad_params("fixed must be a boolean")
+        return _answer(lambda: query.predict(self._runtime(at), model_id, rows, fixed=fixed))
+
+    @method("model_download")
+    def model_download(
+        self, artifact: Any, start: Any = 0, count: Any = 16, at: Any = None
+    ) -> dict[str, Any]:
+        """Chunks of an artifact (a 0x root, or a model id for its current artifact) with a read proof."""
+        first, many = parse_number(start, "start"), parse_number(count, "count")
+
+        def run() -> dict[str, Any]:
+            rt = self._view(at)
+            if isinstance(artifact, int) and not isinstance(artifact, bool):
+                root = query.model_info(rt, artifact).artifact
+            else:
+                root = parse_hex(artifact, "artifact root", 32)
+            return query.download(rt, root, first, many)
+
+        return _answer(run)
+
+
+def _answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return run()
+    except query.QueryError as exc:
+        raise RpcError(
+            QUERY_REFUSED, f"{exc.error}: {exc}", {"error": exc.error, "message": str(exc)}
+        ) from exc

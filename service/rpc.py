@@ -1,0 +1,224 @@
+"""JSON-RPC 2.0 framing, independent of the transport: parse, validate, dispatch, batch, map errors.
+
+Methods are registered with `@method("name")` on an API object; parameters come by position (a JSON
+array) or by name (an object) and are bound to the Python signature (a mismatch is -32602). Errors:
+-32700 parse error, -32600 invalid request (also an empty or too large batch), -32601 unknown method (or
+an unsafe one this server does not serve), -32602 bad params, -32603 internal error, 1010 invalid
+transaction (data = {"code", "error", "message"}), 1012-1016 pool refusals, -32000 other server errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from runtime.errors import InvalidExtrinsic
+from service.metrics import Metrics
+from service.pool import PoolError
+
+log = logging.getLogger("cmu.rpc")
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+SERVER_ERROR = -32000
+INVALID_TRANSACTION = 1010
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RpcError(Exception):
+    """An error answered to the client as a JSON-RPC error object."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        """The error object."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+def bad_params(message: str) -> RpcError:
+    """A -32602 error."""
+    return RpcError(INVALID_PARAMS, f"Invalid params: {message}")
+
+
+def error_of(exc: BaseException) -> RpcError:
+    """The JSON-RPC error for an exception raised by a method."""
+    if isinstance(exc, RpcError):
+        return exc
+    if isinstance(exc, InvalidExtrinsic):
+        data = {"code": exc.code, "error": type(exc).__name__, "message": str(exc)}
+        return RpcError(INVALID_TRANSACTION, f"Invalid transaction: {type(exc).__name__}: {exc}", data)
+    if isinstance(exc, PoolError):
+        return RpcError(exc.rpc_code, f"{exc.name}: {exc}", {"error": exc.name, "message": str(exc)})
+    log.error("internal error in an RPC method", exc_info=exc)
+    return RpcError(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
+
+
+class Connection(Protocol):
+    """The transport side of one client, as methods see it (`ctx` parameter)."""
+
+    @property
+    def supports_subscriptions(self) -> bool:
+        """Whether notifications can be pushed (WebSocket) or not (HTTP)."""
+
+    def notify(self, message: dict[str, Any]) -> None:
+        """Queue a notification to the client."""
+
+    def after_response(self, action: Callable[[], None]) -> None:
+        """Run `action` once the response to the current request has been queued."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSpec:
+    """A registered method."""
+
+    name: str
+    function: Callable[..., Any]
+    unsafe: bool
+    takes_connection: bool
+    signature: inspect.Signature
+
+
+def method(name: str, *, unsafe: bool = False, connection: bool = False) -> Callable[[F], F]:
+    """Mark an API method as the JSON-RPC method `name` (`connection`: it receives the Connection first)."""
+
+    def mark(function: F) -> F:
+        function.__rpc__ = (name, unsafe, connection)  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
+def collect_methods(*apis: object) -> dict[str, MethodSpec]:
+    """Every `@method` of the API objects, by name."""
+    found: dict[str, MethodSpec] = {}
+    for api in apis:
+        for attr in dir(api):
+            bound = getattr(api, attr, None)
+            marker = getattr(bound, "__rpc__", None)
+            if marker is not None and callable(bound):
+                name, unsafe, takes_connection = marker
+                found[name] = MethodSpec(name, bound, unsafe, takes_connection, inspect.signature(bound))
+    return found
+
+
+class Dispatcher:
+    """Answers JSON-RPC payloads (single requests or batches) with registered methods."""
+
+    def __init__(
+        self,
+        methods: dict[str, MethodSpec],
+        *,
+        allow_unsafe: bool,
+        metrics: Metrics | None = None,
+        max_batch: int = 1000,
+    ) -> None:
+        self.methods = {n: m for n, m in methods.items() if allow_unsafe or not m.unsafe}
+        self.hidden = {n for n, m in methods.items() if m.unsafe and not allow_unsafe}
+        self.metrics = metrics
+        self.max_batch = max_batch
+
+    def method_names(self) -> list[str]:
+        """The methods this server serves."""
+        return sorted(self.methods)
+
+    async def handle(self, payload: bytes | str, conn: Connection) -> str | None:
+        """The JSON response text for a payload, or None when nothing is to be answered."""
+        try:
+            request = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _dumps(_error_response(None, RpcError(PARSE_ERROR, f"Parse error: {exc}")))
+        if isinstance(request, list):
+            answer = await self._batch(request, conn)
+        else:
+            answer = await self.call(request, conn)
+        return None if answer is None else _dumps(answer)
+
+    async def _batch(self, requests: list[Any], conn: Connection) -> Any:
+        if not requests:
+            return _error_response(None, RpcError(INVALID_REQUEST, "Invalid request: empty batch"))
+        if len(requests) > self.max_batch:
+            message = f"Invalid request: batch of {len(requests)} exceeds the limit of {self.max_batch}"
+            return _error_response(None, RpcError(INVALID_REQUEST, message))
+        answers = await asyncio.gather(*(self.call(r, conn) for r in requests))
+        found = [a for a in answers if a is not None]
+        return found or None
+
+    async def call(self, request: Any, conn: Connection) -> dict[str, Any] | None:
+        """Answer one request object (None for a notification)."""
+        try:
+            spec, params = self._check(request)
+        except RpcError as exc:
+            request_id = request.get("id") if isinstance(request, dict) else None
+            return _error_response(request_id if _valid_id(request_id) else None, exc)
+        is_notification = "id" not in request
+        request_id = request.get("id")
+        try:
+            result = await self._invoke(spec, params, conn)
+        except Exception as exc:
+            return None if is_notification else _error_response(request_id, error_of(exc))
+        return None if is_notification else {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    def _check(self, request: Any) -> tuple[MethodSpec, Any]:
+        if not isinstance(request, dict):
+            raise RpcError(INVALID_REQUEST, "Invalid request: not an object")
+        if request.get("jsonrpc") != "2.0":
+            raise RpcError(INVALID_REQUEST, 'Invalid request: "jsonrpc" must be "2.0"')
+        if not _valid_id(request.get("id")):
+            raise RpcError(INVALID_REQUEST, 'Invalid request: "id" must be a string, a number or null')
+        name = request.get("method")
+        if not isinstance(name, str):
+            raise RpcError(INVALID_REQUEST, 'Invalid request: "method" must be a string')
+        params = request.get("params", [])
+        if not isinstance(params, list | dict):
+            raise RpcError(INVALID_REQUEST, 'Invalid request: "params" must be an array or an object')
+        spec = self.methods.get(name)
+        if spec is None:
+            if name in self.hidden:
+                raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name} is unsafe and not served here")
+            raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name}")
+        if self.metrics is not None:
+            self.metrics.rpc_calls.labels(method=name).inc()
+        return spec, params
+
+    async def _invoke(self, spec: MethodSpec, params: Any, conn: Connection) -> Any:
+        leading = (conn,) if spec.takes_connection else ()
+        try:
+            if isinstance(params, list):
+                bound = spec.signature.bind(*leading, *params)
+            else:
+                bound = spec.signature.bind(*leading, **params)
+        except TypeError as exc:
+            raise bad_params(str(exc)) from exc
+        result = spec.function(*bound.args, **bound.kwargs)
+        if inspect.isawaitable(result):
+            awaited: Awaitable[Any] = result
+            result = await awaited
+        return result
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or (isinstance(value, str | int | float) and not isinstance(value, bool))
+
+
+def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
+
+
+def _dumps(answer: Any) -> str:
+    return json.dumps(answer, separators=(",", ":"))

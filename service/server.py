@@ -1,0 +1,297 @@
+"""The JSON-RPC transport: HTTP POST and WebSocket on one port (aiohttp), plus the metrics endpoint.
+
+Limits: request body / WebSocket message size, batch size (in the dispatcher), open WebSocket
+connections, requests in flight and queued notifications per connection (a client that does not read
+is disconnected). CORS is off (a request carrying an Origin header is refused) unless origins are given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import ipaddress
+import json
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from service.metrics import Metrics
+from service.rpc import INVALID_REQUEST, Dispatcher, RpcError
+from service.subscriptions import Hub
+
+log = logging.getLogger("cmu.rpc")
+_AFTER: contextvars.ContextVar[list[Callable[[], None]]] = contextvars.ContextVar("after_response")
+_HEALTH = {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
+
+
+@dataclasses.dataclass(frozen=True)
+class RpcLimits:
+    """Transport limits."""
+
+    max_body: int = 10 * 1024 * 1024
+    max_ws_connections: int = 100
+    max_in_flight: int = 512
+    max_queued: int = 20_000
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on the local machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _after_response(action: Callable[[], None]) -> None:
+    actions = _AFTER.get(None)
+    if actions is None:
+        action()
+    else:
+        actions.append(action)
+
+
+class HttpConnection:
+    """One HTTP request: no subscriptions."""
+
+    supports_subscriptions = False
+
+    def notify(self, message: dict[str, Any]) -> None:
+        """HTTP cannot push."""
+
+    def after_response(self, action: Callable[[], None]) -> None:
+        """Run after the response is built."""
+        _after_response(action)
+
+
+class WsConnection:
+    """One WebSocket client: responses and notifications go through one bounded queue and a writer task."""
+
+    supports_subscriptions = True
+
+    def __init__(self, ws: web.WebSocketResponse, limits: RpcLimits) -> None:
+        self.ws = ws
+        self.limits = limits
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.in_flight = asyncio.Semaphore(limits.max_in_flight)
+        self.overflowed = False
+        self._closing: asyncio.Future[bool] | None = None
+
+    def notify(self, message: dict[str, Any]) -> None:
+        """Queue a notification."""
+        self.enqueue(json.dumps(message, separators=(",", ":")))
+
+    def after_response(self, action: Callable[[], None]) -> None:
+        """Run once the response to the current message is queued."""
+        _after_response(action)
+
+    def enqueue(self, text: str) -> None:
+        """Queue a message; a client too far behind is disconnected."""
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= self.limits.max_queued:
+            self.overflowed = True
+            log.warning("closing a WebSocket client that does not read its messages")
+            self._closing = asyncio.ensure_future(
+                self.ws.close(code=1008, message=b"too many queued messages")
+            )
+            return
+        self.queue.put_nowait(text)
+
+    async def writer(self) -> None:
+        """Send queued messages in order until closed."""
+        while True:
+            text = await self.queue.get()
+            if text is None or self.ws.closed:
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+
+class RpcServer:
+    """The aiohttp application serving JSON-RPC over HTTP and WebSocket."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        hub: Hub,
+        metrics: Metrics,
+        *,
+        limits: RpcLimits | None = None,
+        cors: tuple[str, ...] | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.hub = hub
+        self.metrics = metrics
+        self.limits = limits or RpcLimits()
+        self.cors = cors
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application(client_max_size=self.limits.max_body)
+        app.router.add_post("/", self.handle_http)
+        app.router.add_get("/", self.handle_get)
+        app.router.add_get("/health", self.handle_health)
+        app.router.add_route("OPTIONS", "/", self.handle_preflight)
+        return app
+
+    async def start(self, sock: socket.socket) -> None:
+        """Serve on a bound socket."""
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+
+    async def stop(self) -> None:
+        """Close every WebSocket and stop serving."""
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"node stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- CORS ------------------------------------------------------------------------------------
+
+    def _cors_headers(self, request: web.Request) -> dict[str, str]:
+        """CORS response headers; HTTPForbidden for an Origin that is not allowed."""
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return {}
+        if self.cors is None or not ("all" in self.cors or "*" in self.cors or origin in self.cors):
+            raise web.HTTPForbidden(text=f"origin {origin} is not allowed (see --rpc-cors)")
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Vary": "Origin",
+        }
+
+    async def handle_preflight(self, request: web.Request) -> web.Response:
+        """A CORS preflight."""
+        return web.Response(status=204, headers=self._cors_headers(request))
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    async def handle_health(self, request: web.Request) -> web.Response:
+        """GET /health: the system_health answer."""
+        return web.json_response(_HEALTH)
+
+    async def handle_get(self, request: web.Request) -> web.StreamResponse:
+        """GET /: a WebSocket upgrade, or a hint."""
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self.handle_ws(request)
+        return web.json_response({"error": "send JSON-RPC with POST, or open a WebSocket"}, status=405)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /: one JSON-RPC payload."""
+        headers = self._cors_headers(request)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            error = RpcError(INVALID_REQUEST, f"Invalid request: body exceeds {self.limits.max_body} bytes")
+            payload = {"jsonrpc": "2.0", "id": None, "error": error.to_json()}
+            return web.json_response(payload, status=413, headers=headers)
+        actions: list[Callable[[], None]] = []
+        token = _AFTER.set(actions)
+        try:
+            text = await self.dispatcher.handle(body, HttpConnection())
+        finally:
+            _AFTER.reset(token)
+        for action in actions:
+            action()
+        if text is None:
+            return web.Response(status=204, headers=headers)
+        return web.Response(text=text, content_type="application/json", headers=headers)
+
+    # --- WebSocket -------------------------------------------------------------------------------
+
+    async def handle_ws(self, request: web.Request) -> web.StreamResponse:
+        """A WebSocket client: requests in, responses and notifications out."""
+        headers = self._cors_headers(request)
+        if len(self._sockets) >= self.limits.max_ws_connections:
+            return web.json_response({"error": "too many WebSocket connections"}, status=503)
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_body)
+        ws.headers.update(headers)
+        await ws.prepare(request)
+        conn = WsConnection(ws, self.limits)
+        self._sockets.add(ws)
+        self.metrics.rpc_connections.set(len(self._sockets))
+        writer = asyncio.create_task(conn.writer())
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            async for message in ws:
+                if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    break
+                await conn.in_flight.acquire()
+                task = asyncio.create_task(self._serve_message(conn, message.data))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            self._sockets.discard(ws)
+            self.metrics.rpc_connections.set(len(self._sockets))
+            self.hub.drop_connection(conn)
+            for task in list(tasks):
+                task.cancel()
+            conn.queue.put_nowait(None)
+            await writer
+        return ws
+
+    async def _serve_message(self, conn: WsConnection, payload: str | bytes) -> None:
+        actions: list[Callable[[], None]] = []
+        _AFTER.set(actions)
+        try:
+            text = await self.dispatcher.handle(payload, conn)
+            if text is not None:
+                conn.enqueue(text)
+            for action in actions:
+                action()
+        finally:
+            conn.in_flight.release()
+
+
+class MetricsServer:
+    """GET /metrics in the Prometheus text format, on its own port."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self._runner: web.AppRunner | None = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The current metrics."""
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def start(self, sock: socket.socket) -> None:
+        """Serve on a bound socket."""
+        app = web.Application()
+        app.router.add_get("/metrics", self.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            await self._runner.cleanup()

@@ -1,0 +1,117 @@
+"""Tests for service.rpc: JSON-RPC 2.0 framing, batches, parameter binding and error codes (in process)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from runtime.errors import BadSignature
+from service.pool import PoolFull
+from service.rpc import Dispatcher, collect_methods, method
+
+
+class Api:
+    @method("echo")
+    def echo(self, value: Any, extra: Any = None) -> Any:
+        return [value, extra]
+
+    @method("slow_double")
+    async def slow_double(self, value: Any) -> Any:
+        await asyncio.sleep(0)
+        return value * 2
+
+    @method("refuse")
+    def refuse(self) -> None:
+        raise BadSignature("no")
+
+    @method("full")
+    def full(self) -> None:
+        raise PoolFull("busy")
+
+    @method("crash")
+    def crash(self) -> None:
+        raise KeyError("bug")
+
+    @method("engine_secret", unsafe=True)
+    def secret(self) -> str:
+        return "s"
+
+
+class Conn:
+    supports_subscriptions = False
+
+    def notify(self, message: dict[str, Any]) -> None:
+        raise AssertionError("no notifications expected")
+
+    def after_response(self, action: Callable[[], None]) -> None:
+        action()
+
+
+def ask(payload: Any, *, unsafe: bool = False, max_batch: int = 1000) -> Any:
+    dispatcher = Dispatcher(collect_methods(Api()), allow_unsafe=unsafe, max_batch=max_batch)
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    answer = asyncio.run(dispatcher.handle(text, Conn()))
+    return None if answer is None else json.loads(answer)
+
+
+def req(name: str, params: Any = None, request_id: Any = 1) -> dict[str, Any]:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": name}
+    if params is not None:
+        body["params"] = params
+    return body
+
+
+def test_call_works_with_positional_and_named_params() -> None:
+    assert ask(req("echo", [1]))["result"] == [1, None]
+    assert ask(req("echo", {"value": 2, "extra": 3}))["result"] == [2, 3]
+    assert ask(req("slow_double", [21], "x")) == {"jsonrpc": "2.0", "id": "x", "result": 42}
+
+
+def test_call_fails_when_params_do_not_bind() -> None:
+    assert ask(req("echo", []))["error"]["code"] == -32602
+    assert ask(req("echo", [1, 2, 3]))["error"]["code"] == -32602
+    assert ask(req("echo", {"nope": 1}))["error"]["code"] == -32602
+
+
+def test_call_fails_when_request_is_malformed() -> None:
+    assert ask("{not json")["error"]["code"] == -32700
+    assert ask({"id": 1, "method": "echo"})["error"]["code"] == -32600  # no "jsonrpc"
+    assert ask(req("echo", "scalar"))["error"]["code"] == -32600
+    assert ask({"jsonrpc": "2.0", "id": [1], "method": "echo"})["error"]["code"] == -32600
+    assert ask({"jsonrpc": "2.0", "id": 1, "method": 5})["error"]["code"] == -32600
+    assert ask(7)["error"]["code"] == -32600
+
+
+def test_call_fails_when_method_unknown_or_unsafe() -> None:
+    assert ask(req("nope"))["error"]["code"] == -32601
+    hidden = ask(req("engine_secret"))["error"]
+    assert hidden["code"] == -32601 and "unsafe" in hidden["message"]
+    assert ask(req("engine_secret"), unsafe=True)["result"] == "s"
+
+
+def test_call_maps_errors_to_codes() -> None:
+    refused = ask(req("refuse"))["error"]
+    assert refused["code"] == 1010
+    assert refused["data"] == {"code": "BadProof", "error": "BadSignature", "message": "no"}
+    assert ask(req("full"))["error"]["code"] == 1016
+    assert ask(req("crash"))["error"] == {"code": -32603, "message": "Internal error: KeyError"}
+
+
+def test_notifications_get_no_answer() -> None:
+    assert ask({"jsonrpc": "2.0", "method": "echo", "params": [1]}) is None
+    assert ask([{"jsonrpc": "2.0", "method": "echo", "params": [1]}]) is None
+
+
+def test_batch_works_and_keeps_ids() -> None:
+    answers = ask([req("echo", [1], 1), req("nope", [], 2), req("slow_double", [2], 3)])
+    by_id = {a["id"]: a for a in answers}
+    assert by_id[1]["result"] == [1, None] and by_id[2]["error"]["code"] == -32601
+    assert by_id[3]["result"] == 4
+
+
+def test_batch_fails_when_empty_too_large_or_of_non_objects() -> None:
+    assert ask([])["error"]["code"] == -32600
+    assert ask([req("echo", [1])] * 3, max_batch=2)["error"]["code"] == -32600
+    assert [a["error"]["code"] for a in ask([1, "x"])] == [-32600, -32600]
