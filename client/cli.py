@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from client import commands
 from client.chain import Chain
 from client.errors import ArgumentError, ClientError, NodeUnreachable
+from client.model_commands import add_model_commands
 from client.output import Output
 from client.rpc import DEFAULT_URL, Client
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     rpc.add_argument("method", metavar="METHOD")
     rpc.add_argument("params", nargs="*", metavar="PARAM", help="JSON, or a plain string")
     rpc.set_defaults(handler=commands.cmd_rpc)
+    add_model_commands(sub, common)
     return parser
 
 

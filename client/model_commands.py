@@ -1,0 +1,175 @@
+"""`cmu model ...`: list, get, register, upload, download (verified) and predict."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from client import models
+from client.chain import Chain, hex_of
+from client.convert import to_wire
+from client.errors import ArgumentError
+from client.output import Output, table
+from client.signer import load_signer
+
+
+def add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the `model` command group on the CLI's subparsers."""
+    model = sub.add_parser(
+        "model", parents=[common], help="models: list, get, register, upload, download, predict"
+    )
+    group = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    listing = group.add_parser("list", parents=[common], help="models, all or one owner's")
+    listing.add_argument("--owner", help="0x-address or dev name")
+    listing.add_argument("--start", type=int, default=0)
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=cmd_list)
+    get = group.add_parser("get", parents=[common], help="one model's description")
+    get.add_argument("model", type=int)
+    get.add_argument("--at", help="block hash or number")
+    get.set_defaults(handler=cmd_get)
+    _add_register(group.add_parser("register", parents=[common], help="mint a model token"))
+    upload = group.add_parser("upload", parents=[common], help="upload a file as an artifact (chunked)")
+    upload.add_argument("file", type=Path)
+    upload.set_defaults(handler=cmd_upload)
+    down = group.add_parser("download", parents=[common], help="download and verify an artifact")
+    down.add_argument("artifact", help="model id or 0x artifact root")
+    down.add_argument("--output", "-o", type=Path, required=True)
+    down.add_argument("--at", help="block hash or number")
+    down.set_defaults(handler=cmd_download)
+    _add_predict(group.add_parser("predict", parents=[common], help="labels and scores, free, from the node"))
+
+
+def _add_register(reg: argparse.ArgumentParser) -> None:
+    reg.add_argument("--name", required=True)
+    reg.add_argument("--kind", required=True, help="dense_perceptron, sparse_perceptron, naive_bayes, ...")
+    reg.add_argument("--features", type=int, required=True)
+    reg.add_argument("--labels", required=True, help="comma-separated label names")
+    reg.add_argument("--min", type=float, default=-1.0, help="smallest feature value (real units)")
+    reg.add_argument("--max", type=float, default=1.0, help="largest feature value (real units)")
+    reg.add_argument("--sparse", action="store_true", help="inputs are feature indices")
+    reg.add_argument("--max-nonzeros", type=int, default=0)
+    reg.add_argument("--artifact", help="0x root of an artifact you uploaded (default: initial weights)")
+    reg.add_argument("--description", default="")
+    reg.add_argument("--task", default="classification")
+    reg.add_argument("--license", default="")
+    reg.set_defaults(handler=cmd_register)
+
+
+def _add_predict(pred: argparse.ArgumentParser) -> None:
+    pred.add_argument("model", type=int)
+    pred.add_argument(
+        "rows", nargs="*", help="a row as JSON, e.g. [0.1,2,3] (several rows: several arguments)"
+    )
+    pred.add_argument("--file", type=Path, help="rows from a CSV file (one row per line) or a JSON list")
+    pred.add_argument("--at", help="block hash or number")
+    pred.add_argument("--fixed", action="store_true", help="rows are Q.16 integers")
+    pred.set_defaults(handler=cmd_predict)
+
+
+def _signer(args: argparse.Namespace) -> Any:
+    if not args.signer:
+        raise ArgumentError("this command needs a signer: --signer NAME|KEYFILE (or CMU_SIGNER)")
+    return load_signer(args.signer)
+
+
+def cmd_list(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """List models."""
+    owner = None if args.owner is None else hex_of(to_wire({"type": "account"}, args.owner, "owner"))
+    page = chain.client.request("model_list", [owner, args.start, args.limit])
+    lines = [f"#{m['id']} {m['name']} ({m['kind']}, owner {m['owner']})" for m in page["models"]]
+    out.emit(page, "\n".join(lines) or "no models")
+    return 0
+
+
+def cmd_get(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Show one model."""
+    info = chain.client.request("model_get", [args.model, args.at])
+    out.emit(info)
+    return 0
+
+
+def cmd_register(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Register a model and print its id."""
+    from models import SCALE
+
+    spec = {
+        "n_features": args.features,
+        "sparse": args.sparse,
+        "min_value": round(args.min * SCALE),
+        "max_value": round(args.max * SCALE),
+        "max_nonzeros": args.max_nonzeros,
+    }
+    call_args = {
+        "name": args.name,
+        "description": args.description,
+        "task": args.task,
+        "kind": args.kind,
+        "input_spec": spec,
+        "labels": [x.strip() for x in args.labels.split(",") if x.strip()],
+        "license": args.license,
+        "artifact": args.artifact if args.artifact else None,
+    }
+    receipt = models._watch(chain, _signer(args), "ModelRegistry.register", call_args, args.timeout)
+    model = models._event_field(receipt, "ModelRegistered", "model")
+    out.emit(
+        {"model": model, "block": receipt.block_hash},
+        f"model {model} registered in block {receipt.block_hash}",
+    )
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Upload a file as an artifact and print its root."""
+    data = args.file.read_bytes()
+    root = models.upload_artifact(chain, _signer(args), data, timeout=args.timeout)
+    out.emit({"root": hex_of(root), "size": len(data)}, hex_of(root))
+    return 0
+
+
+def cmd_download(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Download an artifact, verify it against the chain, write it to --output."""
+    ref: int | bytes = (
+        int(args.artifact) if args.artifact.isdigit() else bytes.fromhex(args.artifact.removeprefix("0x"))
+    )
+    got = models.download_artifact(chain, ref, at=args.at)
+    args.output.write_bytes(got.data)
+    summary = {"root": hex_of(got.root), "size": len(got.data), "block": got.block_hash, "verified": True}
+    out.emit(summary, table([(k, v) for k, v in summary.items()]))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Predict rows with a model (no transaction, no fee)."""
+    rows = _rows(args)
+    answer = chain.client.request("model_predict", [args.model, rows, args.at, args.fixed])
+    lines = [f"{p['name']}\t(label {p['label']}, scores {p['scores']})" for p in answer["predictions"]]
+    out.emit(answer, "\n".join(lines))
+    return 0
+
+
+def _rows(args: argparse.Namespace) -> list[Any]:
+    rows: list[Any] = []
+    try:
+        rows.extend(json.loads(text) for text in args.rows)
+    except json.JSONDecodeError as exc:
+        raise ArgumentError(f"a row is not JSON: {exc}") from exc
+    if args.file is not None:
+        rows.extend(_file_rows(args.file))
+    if not rows:
+        raise ArgumentError("give rows as JSON arguments or with --file")
+    return rows
+
+
+def _file_rows(path: Path) -> list[Any]:
+    text = path.read_text()
+    if text.lstrip().startswith("["):
+        loaded = json.loads(text)
+        return loaded if isinstance(loaded, list) else [loaded]
+    try:
+        return [[float(v) for v in line] for line in csv.reader(text.splitlines()) if line]
+    except ValueError as exc:
+        raise ArgumentError(f"{path}: not numeric CSV: {exc}") from exc

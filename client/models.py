@@ -1,0 +1,144 @@
+"""Model operations over RPC: chunked artifact uploads, verified downloads and predictions.
+
+A download is trusted only after it checks out against the chain: the node's read proof must verify
+against the state root of a header fetched separately (never the root the answer states), the manifest
+and every chunk must be the values that proof proves, and the reassembled bytes must hash to the
+artifact root. Anything else raises DownloadRefused (ArtifactMismatch for bytes that don't hash).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from client.chain import Chain, Receipt, from_hex, hex_of
+from client.errors import ClientError, TransactionFailed
+from pallets.model_registry import artifact as art
+from pallets.model_registry.types import Manifest
+from runtime.crypto import Keypair, blake2_256
+from runtime.errors import CodecError
+from runtime.trie import ProofError, verify_proof_multi
+from runtime.types import decode
+
+Fetch = Callable[[str, list[Any]], Any]
+
+
+class DownloadRefused(ClientError):
+    """A downloaded artifact does not check out against the chain's state root and artifact root."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Download:
+    """Verified artifact bytes and what they were checked against."""
+
+    root: bytes
+    data: bytes
+    block_hash: str
+    state_root: bytes
+
+
+def _event_field(receipt: Receipt, event: str, field: str) -> Any:
+    for record in receipt.events:
+        if record.get("pallet") == "ModelRegistry" and record.get("event") == event:
+            return record["fields"][field]
+    raise TransactionFailed("MissingEvent", f"no ModelRegistry.{event} event in the receipt")
+
+
+def _watch(chain: Chain, keypair: Keypair, name: str, args: dict[str, Any], timeout: float) -> Receipt:
+    receipt = chain.submit_and_watch(chain.sign(keypair, chain.compose(name, args)), timeout=timeout)
+    if not receipt.success:
+        raise TransactionFailed(receipt.error or "Failed", f"{name}: {receipt.message}")
+    return receipt
+
+
+def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: float = 60.0) -> bytes:
+    """Upload bytes as an artifact over several extrinsics; returns its root (already stored: no-op)."""
+    root = art.artifact_root(data)
+    if _exists(chain, root):
+        return root
+    begun = _watch(
+        chain, keypair, "ModelRegistry.begin_upload", {"root": hex_of(root), "size": len(data)}, timeout
+    )
+    upload = int(_event_field(begun, "UploadStarted", "upload"))
+    for index, piece in enumerate(art.split_chunks(data)):
+        args = {"upload": upload, "index": index, "data": hex_of(piece)}
+        _watch(chain, keypair, "ModelRegistry.upload_chunk", args, timeout)
+    _watch(chain, keypair, "ModelRegistry.finish_upload", {"upload": upload}, timeout)
+    return root
+
+
+def _exists(chain: Chain, root: bytes) -> bool:
+    from client.errors import RpcError
+
+    try:
+        chain.client.request("model_download", [hex_of(root), 0, 0])
+    except RpcError:
+        return False
+    return True
+
+
+def download_artifact(
+    chain: Chain, artifact: int | bytes, *, at: str | None = None, fetch: Fetch | None = None
+) -> Download:
+    """Download and verify a model's current artifact (by id) or an artifact (by root)."""
+    call = fetch or (lambda method, params: chain.client.request(method, params))
+    ref: Any = artifact if isinstance(artifact, int) else hex_of(artifact)
+    first = call("model_download", [ref, 0, 16, at])
+    block_hash = str(first["at"])
+    header = chain.client.request("chain_getHeader", [block_hash])
+    state_root = from_hex(header["stateRoot"], "state root")
+    root = from_hex(first["root"], "artifact root")
+    pieces, page = [], first
+    while True:
+        pieces.extend(_verified_page(page, state_root, root))
+        if len(pieces) >= int(page["chunkCount"]):
+            break
+        page = call("model_download", [hex_of(root), len(pieces), 16, block_hash])
+    data = b"".join(pieces)
+    try:
+        art.verify_artifact(data, root)
+    except art.ArtifactMismatch as exc:
+        raise DownloadRefused(str(exc)) from exc
+    return Download(root, data, block_hash, state_root)
+
+
+def _verified_page(page: dict[str, Any], state_root: bytes, root: bytes) -> list[bytes]:
+    """The chunks of one page, each proven under `state_root` and matching the proven manifest."""
+    keys = [from_hex(page["manifestKey"], "manifest key")] + [
+        from_hex(k, "chunk key") for k in page["chunkKeys"]
+    ]
+    proof = [from_hex(node, "proof node") for node in page["proof"]]
+    try:
+        proven = verify_proof_multi(state_root, keys, proof)
+    except ProofError as exc:
+        raise DownloadRefused(
+            f"the read proof does not verify against the block's state root: {exc}"
+        ) from exc
+    manifest_raw = proven[keys[0]]
+    if manifest_raw is None:
+        raise DownloadRefused(f"artifact 0x{root.hex()} is not in the state of that block")
+    try:
+        manifest: Manifest = decode(Manifest, manifest_raw)
+    except CodecError as exc:
+        raise DownloadRefused(f"the proven manifest does not decode: {exc}") from exc
+    if art.root_of_hashes(manifest.size, manifest.chunks) != root:
+        raise DownloadRefused("the proven manifest does not belong to this artifact root")
+    return _page_chunks(page, keys[1:], proven, manifest)
+
+
+def _page_chunks(
+    page: dict[str, Any], keys: list[bytes], proven: dict[bytes, bytes | None], manifest: Manifest
+) -> list[bytes]:
+    start = int(page["start"])
+    chunks = [from_hex(c, "chunk") for c in page["chunks"]]
+    if len(chunks) != len(keys):
+        raise DownloadRefused("the answer's chunks and keys do not line up")
+    for offset, (chunk, key) in enumerate(zip(chunks, keys, strict=True)):
+        index = start + offset
+        expected = manifest.chunks[index] if index < len(manifest.chunks) else None
+        if expected is None or blake2_256(chunk) != expected or proven.get(key) is None:
+            raise DownloadRefused(f"chunk {index} does not match the manifest proven on chain")
+        if decode(bytes, proven[key] or b"") != chunk:  # the proven state value is the encoded chunk
+            raise DownloadRefused(f"chunk {index} is not the value the proof proves")
+    return chunks
