@@ -48,8 +48,19 @@ def trained_model() -> tuple[Any, Any, np.ndarray]:
 
 def start_node() -> tuple[subprocess.Popen[str], str]:
     """A dev node on a free port (instant seal)."""
-    command = [sys.executable, str(REPO / "node.py"), "--dev", "--tmp", "--rpc-port", "0", "--seal", "instant"]
-    node = subprocess.Popen([*command, "--no-prometheus"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command = [
+        sys.executable,
+        str(REPO / "node.py"),
+        "--dev",
+        "--tmp",
+        "--rpc-port",
+        "0",
+        "--seal",
+        "instant",
+    ]
+    node = subprocess.Popen(
+        [*command, "--no-prometheus"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and node.stdout is not None:
         line = node.stdout.readline()
@@ -67,10 +78,20 @@ def register(url: str, kind: Any, weights: Any) -> int:
         chain = Chain(client)
         root = upload_artifact(chain, alice, kind.encode(weights))
         args = {
-            "name": "bench", "description": "", "task": "classification", "kind": "dense_perceptron",
-            "input_spec": {"n_features": FEATURES, "sparse": False, "min_value": -SCALE, "max_value": SCALE,
-                           "max_nonzeros": 0},
-            "labels": [f"c{i}" for i in range(LABELS)], "license": "", "artifact": "0x" + root.hex(),
+            "name": "bench",
+            "description": "",
+            "task": "classification",
+            "kind": "dense_perceptron",
+            "input_spec": {
+                "n_features": FEATURES,
+                "sparse": False,
+                "min_value": -SCALE,
+                "max_value": SCALE,
+                "max_nonzeros": 0,
+            },
+            "labels": [f"c{i}" for i in range(LABELS)],
+            "license": "",
+            "artifact": "0x" + root.hex(),
         }
         receipt = _watch(chain, alice, "ModelRegistry.register", args, 60.0)
         return int(_event_field(receipt, "ModelRegistered", "model"))
@@ -110,21 +131,30 @@ def _load_process(url: str, bodies: list[bytes], clients: int, seconds: float, o
 
     async def run() -> int:
         until = time.perf_counter() + seconds
-        counts = await asyncio.gather(*[_client(host, int(port), bodies, until, latencies) for _ in range(clients)])
+        counts = await asyncio.gather(
+            *[_client(host, int(port), bodies, until, latencies) for _ in range(clients)]
+        )
         return sum(counts)
 
     total = asyncio.run(run())
     out.put((total, latencies))
 
 
-def rpc_load(url: str, model: int, rows: np.ndarray, clients: int, seconds: float) -> tuple[float, list[float]]:
+def rpc_load(
+    url: str, model: int, rows: np.ndarray, clients: int, seconds: float
+) -> tuple[float, list[float]]:
     """Predictions per second and latencies with `clients` keep-alive connections in 2 processes."""
     bodies = [
-        json.dumps({"jsonrpc": "2.0", "id": i, "method": "model_predict", "params": [model, [list(row)]]}).encode()
+        json.dumps(
+            {"jsonrpc": "2.0", "id": i, "method": "model_predict", "params": [model, [list(row)]]}
+        ).encode()
         for i, row in enumerate(rows[:64].round(4).tolist())
     ]
     queue: Any = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_load_process, args=(url, bodies, clients // 2, seconds, queue)) for _ in range(2)]
+    procs = [
+        multiprocessing.Process(target=_load_process, args=(url, bodies, clients // 2, seconds, queue))
+        for _ in range(2)
+    ]
     for proc in procs:
         proc.start()
     results = [queue.get() for _ in procs]
@@ -153,8 +183,16 @@ def inprocess_rate(kind: Any, weights: Any, rows: np.ndarray) -> float:
 
     spec = ChainSpec(FEATURES, False, -SCALE, SCALE)
     labels = tuple(f"c{i}" for i in range(LABELS))
-    args = {"name": "b", "description": "", "task": "t", "kind": "dense_perceptron", "input_spec": spec,
-            "labels": labels, "license": "", "artifact": root}
+    args = {
+        "name": "b",
+        "description": "",
+        "task": "t",
+        "kind": "dense_perceptron",
+        "input_spec": spec,
+        "labels": labels,
+        "license": "",
+        "artifact": root,
+    }
     rt.call("alice", "ModelRegistry.register", **args)
     rt.next_block()
     samples = [[list(row)] for row in rows[:64].round(4).tolist()]
@@ -182,8 +220,10 @@ def main() -> None:
     local = inprocess_rate(kind, weights, rows)
     ms = sorted(lat * 1000 for lat in latencies)
     p50, p99 = statistics.median(ms), ms[int(len(ms) * 0.99)]
-    print(f"rpc_predict_per_s={rate:.0f} p50_ms={p50:.2f} p99_ms={p99:.2f} inprocess_per_s={local:.0f} "
-          f"batch_rows_per_s={batch:.0f}")
+    print(
+        f"rpc_predict_per_s={rate:.0f} p50_ms={p50:.2f} p99_ms={p99:.2f} inprocess_per_s={local:.0f} "
+        f"batch_rows_per_s={batch:.0f}"
+    )
 
 
 if __name__ == "__main__":
