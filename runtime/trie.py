@@ -32,17 +32,24 @@ no values: the caller's flat state does, and hands them to :meth:`StateTrie.prov
 Updates are applied as one sorted batch, grouped by nibble, so each dirty branch is visited, rebuilt and
 hashed once: a block costs O(changed keys x depth), never O(state). The working representation of a
 branch is its encoding itself (cached by hash; bytes cost no garbage-collector time): a slot is found by
-popcount arithmetic on the bitmaps, and when no slot changes kind (the common case: values updated in
-place) the new branch is the old encoding with the changed 32/64-byte slots spliced in. Only a change of
-shape (insert, delete, split, collapse) decodes it into a list of 16 slots (``b""``, 32 or 64 bytes).
+popcount arithmetic on the bitmaps, and the new branch is the old encoding with the changed slots
+spliced in; a slot that changes kind (insert, delete, split, collapse) also flips its two header bits, so
+an update never decodes a branch. A change that leaves its slot as it was (the same value again, or
+deleting a missing key) leaves the branches above it alone: no new node, no node write.
+
+Use: ``root, node_writes = trie.update(changes)`` once per block, and put ``node_writes`` in the block's
+one write batch with the flat-state values. ``set_root(parent_root)`` discards a failed block;
+``StateTrie(store, prefix, root=saved_root)`` reopens a store at a saved root. Commit each update's
+node writes (or discard them together with every later update): nodes an update supersedes leave the
+cache, so rewinding to a root whose nodes were never written raises MissingNode.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from hashlib import blake2b
-from itertools import product
-from operator import itemgetter
+from itertools import islice
 
 from runtime.storage.backend import Backend
 
@@ -55,6 +62,8 @@ __all__ = [
     "check_branch",
     "decode_branch",
     "encode_branch",
+    "keyhash",
+    "leaf_hash",
     "verify_proof",
     "verify_proof_multi",
 ]
@@ -69,14 +78,19 @@ KEY_NIBBLES = 64
 
 Node = tuple[bytes, ...]
 """A decoded branch: 16 slots, each b"" (empty), a 32-byte child hash or a 64-byte leaf_hash + keyhash."""
-Slots = list[bytes]
-"""A branch being rebuilt by an update (decoded, mutable)."""
-Edit = tuple[int, int, int, bytes]
-"""One slot rewritten by an update: (nibble, offset in the encoding, old width, new content)."""
+
+
+_H = blake2b(digest_size=HASH_LEN)
+"""H with no input: hot paths copy it and feed it, which skips parsing keyword arguments per hash."""
+_H_LEAF = blake2b(LEAF_TAG, digest_size=HASH_LEN)
+"""H after the leaf tag."""
 
 
 def _h(data: bytes) -> bytes:
-    return blake2b(data, digest_size=HASH_LEN).digest()
+    """H: blake2b-256."""
+    hasher = _H.copy()
+    hasher.update(data)
+    return hasher.digest()
 
 
 EMPTY_BRANCH = bytes((BRANCH_TAG, 0, 0, 0, 0))
@@ -87,17 +101,18 @@ _NIBBLES = bytes.maketrans(b"0123456789abcdef", bytes(range(16)))
 """Translates a hex digest into one byte per nibble."""
 
 
-def _half_table() -> dict[bytes, tuple[int, int]]:
-    """For 8 slot lengths (0, 32 or 64): the (present, leaf) bits of those 8 slots."""
-    table: dict[bytes, tuple[int, int]] = {}
-    for lens in product((0, HASH_LEN, LEAF_LEN), repeat=8):
-        present = sum(1 << i for i, n in enumerate(lens) if n)
-        leaf = sum(1 << i for i, n in enumerate(lens) if n == LEAF_LEN)
-        table[bytes(lens)] = (present, leaf)
-    return table
-
-
-_HALF = _half_table()
+_MASKS = tuple(((1 << 16) << i, 1 << i, ((1 << i) - 1) * 0x10001) for i in range(16))
+"""Per nibble i, masks over ``bitmap << 16 | leafmap``: slot i present, slot i a leaf, slots before i."""
+_KINDS = tuple((0, (1 << 16) << i, ((1 << 16) | 1) << i) for i in range(16))
+"""Per nibble i, the header bits of slot i by its length // 32: empty, child hash, leaf."""
+_CLEARS = tuple(~(((1 << 16) | 1) << i) for i in range(16))
+"""Per nibble i, a mask clearing the header bits of slot i."""
+_PAST_NIBBLE = b"\x10"
+"""Appended to a path prefix, sorts after every path with that prefix (nibbles are 0..15)."""
+_TAG_BIT = BRANCH_TAG << 32
+"""The tag byte, as read with the maps by ``int.from_bytes(raw[:5])``."""
+_LONE_LEAF_LEN = 5 + LEAF_LEN
+"""The length of a branch holding a single leaf (never stored below the root)."""
 
 
 class ProofError(Exception):
@@ -122,15 +137,14 @@ def leaf_hash(khash: bytes, value: bytes) -> bytes:
     return _h(LEAF_TAG + khash + _h(value))
 
 
-def _header(lens: bytes) -> bytes:
-    lo_present, lo_leaf = _HALF[lens[:8]]
-    hi_present, hi_leaf = _HALF[lens[8:]]
-    return bytes((BRANCH_TAG, hi_present, lo_present, hi_leaf, lo_leaf))
-
-
 def encode_branch(node: Sequence[bytes]) -> bytes:
-    """The canonical encoding of a decoded branch."""
-    return _header(bytes(map(len, node))) + b"".join(node)
+    """The canonical encoding of a decoded branch; ValueError unless 16 slots of 0, 32 or 64 bytes."""
+    if len(node) != 16 or any(len(slot) not in (0, HASH_LEN, LEAF_LEN) for slot in node):
+        raise ValueError("a branch has 16 slots, each empty, a 32-byte hash or a 64-byte leaf")
+    maps = _TAG_BIT
+    for nibble, slot in enumerate(node):
+        maps |= _KINDS[nibble][len(slot) >> 5]
+    return maps.to_bytes(5) + b"".join(node)
 
 
 def check_branch(raw: bytes) -> bytes:
@@ -152,6 +166,7 @@ def decode_branch(raw: bytes) -> Node:
 
 
 def _unpack(raw: bytes) -> Node:
+    """The 16 slots of a well-formed branch encoding."""
     bitmap = (raw[1] << 8) | raw[2]
     leafmap = (raw[3] << 8) | raw[4]
     slots = [b""] * 16
@@ -167,17 +182,16 @@ def _unpack(raw: bytes) -> Node:
 
 def branch_slot(raw: bytes, nibble: int) -> bytes:
     """Slot `nibble` of a well-formed branch encoding: b"", a child hash or a leaf."""
-    bitmap = (raw[1] << 8) | raw[2]
-    bit = 1 << nibble
-    if not bitmap & bit:
+    maps = int.from_bytes(raw[1:5])
+    present, leaf, below = _MASKS[nibble]
+    if not maps & present:
         return b""
-    leafmap = (raw[3] << 8) | raw[4]
-    below = bit - 1
-    offset = 5 + HASH_LEN * ((bitmap & below).bit_count() + (leafmap & below).bit_count())
-    return raw[offset : offset + (LEAF_LEN if leafmap & bit else HASH_LEN)]
+    offset = 5 + HASH_LEN * (maps & below).bit_count()
+    return raw[offset : offset + (LEAF_LEN if maps & leaf else HASH_LEN)]
 
 
 def _nibble(khash: bytes, depth: int) -> int:
+    """Nibble `depth` of a keyhash, high nibble first."""
     byte = khash[depth >> 1]
     return byte & 15 if depth & 1 else byte >> 4
 
@@ -185,12 +199,12 @@ def _nibble(khash: bytes, depth: int) -> int:
 class StateTrie:
     """The state trie over one backend: batch updates, history by root, read proofs.
 
-    Cache: branch encodings by hash, in two generations (a hit in the old one promotes the node). When
-    the young one holds ``cache_nodes // 2`` nodes it becomes the old one; this is checked before each
-    update and each read, so one update may overshoot it by the nodes it creates. New nodes of an update
-    enter the cache at once, so reads work before the caller commits. A node that an update supersedes
-    leaves the cache (it stays in the store, once committed, for history), so the cache tends to hold
-    exactly the current state's branches.
+    Cache: branch encodings by hash in one dict, least recently used first (a read moves its node to the
+    end). When it would hold more than ``cache_nodes`` nodes, the oldest are dropped, down to 7/8 of that;
+    this is checked after each read miss and before an update adds its new nodes, which all enter the
+    cache at once (even more than ``cache_nodes`` of them), so reads work before the caller commits. A
+    node that an update supersedes leaves the cache (it stays in the store, once committed, for history),
+    so the cache tends to hold exactly the current state's branches.
     """
 
     def __init__(
@@ -199,14 +213,13 @@ class StateTrie:
         self.store = store
         self.node_prefix = node_prefix
         self.root = root
-        self._half_cap = max(1, cache_nodes // 2)
-        self._young: dict[bytes, bytes] = {}
-        self._old: dict[bytes, bytes] = {}
-        # per-update scratch: the sorted batch and the node writes being collected
+        self._cap = max(1, cache_nodes)
+        self._cache: dict[bytes, bytes] = {}
+        # per-update scratch: the sorted batch and the new nodes
         self._khs: list[bytes] = []
         self._paths: list[bytes] = []
         self._ents: list[bytes] = []
-        self._writes: list[tuple[bytes, bytes]] = []
+        self._fresh: dict[bytes, bytes] = {}
 
     # ---- nodes ------------------------------------------------------------------------------
 
@@ -216,28 +229,22 @@ class StateTrie:
 
     def encoding(self, node_hash: bytes) -> bytes:
         """The encoding of the branch with this hash; MissingNode if neither cached nor stored."""
-        raw = self._young.get(node_hash)
+        cache = self._cache
+        raw = cache.pop(node_hash, None)
         if raw is None:
-            raw = self._old.pop(node_hash, None)
-            if raw is None:
-                raw = self._load(node_hash)
-            self._rotate()[node_hash] = raw
+            raw = self._load(node_hash)
+            cache[node_hash] = raw
+            self._trim()
+        else:
+            cache[node_hash] = raw
         return raw
 
     def node(self, node_hash: bytes) -> Node:
         """The decoded branch with this hash; MissingNode if neither cached nor stored."""
         return _unpack(self.encoding(node_hash))
 
-    def _take(self, node_hash: bytes) -> bytes:
-        """The branch with this hash, dropped from the cache because an update supersedes it."""
-        raw = self._young.pop(node_hash, None)
-        if raw is None:
-            raw = self._old.pop(node_hash, None)
-            if raw is None:
-                raw = self._load(node_hash)
-        return raw
-
     def _load(self, node_hash: bytes) -> bytes:
+        """Read a branch from the store (the empty root needs no stored node)."""
         raw = self.store.get(self.node_prefix + node_hash)
         if raw is None:
             if node_hash != EMPTY_ROOT:
@@ -245,17 +252,17 @@ class StateTrie:
             raw = EMPTY_BRANCH
         return check_branch(raw)
 
-    def _rotate(self) -> dict[bytes, bytes]:
-        """The young generation, after making it the old one if it is full."""
-        if len(self._young) >= self._half_cap:
-            self._old = self._young
-            self._young = {}
-        return self._young
+    def _trim(self, incoming: int = 0) -> None:
+        """Drop the oldest nodes, down to 7/8 of the cap, if the cache plus `incoming` nodes is over it."""
+        cache = self._cache
+        excess = len(cache) + incoming - self._cap
+        if excess > 0:
+            for node_hash in list(islice(cache, excess + self._cap // 8)):
+                del cache[node_hash]
 
     def clear_cache(self) -> None:
         """Forget every cached node (they are read back from the store on demand)."""
-        self._young = {}
-        self._old = {}
+        self._cache = {}
 
     # ---- update -----------------------------------------------------------------------------
 
@@ -265,148 +272,137 @@ class StateTrie:
         node_writes are the (node_prefix + hash, encoding) pairs to put in the caller's write batch. The
         trie uses the new root at once and caches the new nodes, so reads work before the commit.
         """
-        batch = sorted(_changes(changes), key=itemgetter(0))
-        self._khs = [kh for kh, _ in batch]
+        batch = _changes(changes)
+        batch.sort()  # keyhashes are distinct, so only they are compared
+        self._khs = khs = [kh for kh, _ in batch]
         self._ents = [ent for _, ent in batch]
-        self._paths = [kh.hex().encode().translate(_NIBBLES) for kh in self._khs]
-        writes: list[tuple[bytes, bytes]] = []
-        self._writes = writes
-        self._rotate()
+        self._paths = [kh.hex().encode().translate(_NIBBLES) for kh in khs]
+        fresh: dict[bytes, bytes] = {}
+        self._fresh = fresh
         try:
             root = self._rebranch(self.root, 0, 0, len(batch), True)
         finally:
-            self._khs, self._paths, self._ents, self._writes = [], [], [], []
+            self._khs, self._paths, self._ents, self._fresh = [], [], [], {}
+        self._trim(len(fresh))
+        self._cache.update(fresh)
         self.root = root
-        return root, writes
-
-    def _slot(self, slot: bytes, depth: int, lo: int, hi: int) -> bytes:
-        """The new content of a slot whose subtree starts at `depth`, after the batch entries lo..hi."""
-        size = len(slot)
-        if size == HASH_LEN:
-            if hi - lo == 1:
-                return self._single(slot, depth, lo)
-            return self._rebranch(slot, depth, lo, hi, False)
-        if hi - lo == 1:
-            if not size or slot[HASH_LEN:] == self._khs[lo]:
-                return self._ents[lo]
-            if not self._ents[lo]:
-                return slot  # deleting a missing key next to a lone leaf
-        slots = [b""] * 16  # an empty slot or a lone leaf grows into a branch, then is sealed
-        if size:
-            slots[_nibble(slot[HASH_LEN:], depth)] = slot
-        paths = self._paths
-        i = lo
-        while i < hi:
-            nib = paths[i][depth]
-            j = i + 1
-            while j < hi and paths[j][depth] == nib:
-                j += 1
-            slots[nib] = self._slot(slots[nib], depth + 1, i, j)
-            i = j
-        return self._seal(slots, False)
-
-    def _single(self, node_hash: bytes, depth: int, i: int) -> bytes:
-        """The new content of the slot holding branch `node_hash`, after the one batch entry i below it.
-
-        The hot path: walk down the branches on the key's path, then path-copy back up, splicing each
-        new child into its parent's encoding unless the child changed kind.
-        """
-        path = self._paths[i]
-        trail: list[tuple[bytes, int, int]] = []
-        young, old = self._young, self._old
-        slot = node_hash
-        while len(slot) == HASH_LEN:
-            raw = young.pop(slot, None) or old.pop(slot, None) or self._load(slot)
-            bitmap = (raw[1] << 8) | raw[2]
-            bit = 1 << path[depth]
-            offset = width = 0
-            if bitmap & bit:
-                leafmap = (raw[3] << 8) | raw[4]
-                below = bit - 1
-                offset = 5 + HASH_LEN * ((bitmap & below).bit_count() + (leafmap & below).bit_count())
-                width = LEAF_LEN if leafmap & bit else HASH_LEN
-            slot = raw[offset : offset + width]
-            trail.append((raw, offset, width))
-            depth += 1
-        new = (
-            self._ents[i]
-            if not slot or slot[HASH_LEN:] == self._khs[i]
-            else self._slot(slot, depth, i, i + 1)
-        )
-        writes, prefix = self._writes, self.node_prefix
-        for raw, offset, width in reversed(trail):
-            depth -= 1
-            if len(new) == width:
-                raw = raw[:offset] + new + raw[offset + width :]
-                new = blake2b(raw, digest_size=HASH_LEN).digest()
-                young[new] = raw
-                writes.append((prefix + new, raw))
-            else:
-                slots = list(_unpack(raw))
-                slots[path[depth]] = new
-                new = self._seal(slots, False)
-        return new
+        return root, list(zip(map(self.node_prefix.__add__, fresh), fresh.values(), strict=True))
 
     def _rebranch(self, node_hash: bytes, depth: int, lo: int, hi: int, is_root: bool) -> bytes:
         """The new content of the slot holding branch `node_hash`, after the batch entries lo..hi."""
-        raw = self._take(node_hash)
-        edits = self._edits(raw, depth, lo, hi)
-        if all(width == len(new) for _, _, width, new in edits):  # same shape: splice the new slots in
-            pieces: list[bytes] = []
-            pos = 0
-            for _, offset, width, new in edits:
-                if width:
-                    pieces += (raw[pos:offset], new)
-                    pos = offset + width
-            pieces.append(raw[pos:])
-            return self._store(b"".join(pieces))
-        slots = list(_unpack(raw))
-        for nib, _, _, new in edits:
-            slots[nib] = new
-        return self._seal(slots, is_root)
+        raw = self._cache.pop(node_hash, None) or self._load(node_hash)
+        new = self._branch(raw, depth, lo, hi, is_root)
+        if new is None:
+            self._cache[node_hash] = raw
+            return node_hash
+        return new
 
-    def _edits(self, raw: bytes, depth: int, lo: int, hi: int) -> list[Edit]:
-        """Recurse into each slot of branch `raw` that the batch entries lo..hi touch."""
-        bitmap = (raw[1] << 8) | raw[2]
-        leafmap = (raw[3] << 8) | raw[4]
+    def _branch(self, raw: bytes, depth: int, lo: int, hi: int, is_root: bool) -> bytes | None:
+        """The new slot content for branch `raw` after the batch entries lo..hi; None if it is unchanged.
+
+        Each touched slot is rebuilt recursively and spliced into the encoding in place; a slot that
+        changes kind flips its header bits. Below the root, the result collapses to b"" or a lone leaf.
+        """
         paths = self._paths
-        edits: list[Edit] = []
+        maps = old_maps = int.from_bytes(raw[:5])
+        pieces = [b""]
+        pos = 5
+        below_depth = depth + 1
         i = lo
         while i < hi:
-            nib = paths[i][depth]
+            path = paths[i]
+            nib = path[depth]
             j = i + 1
-            while j < hi and paths[j][depth] == nib:
-                j += 1
-            bit = 1 << nib
-            if bitmap & bit:
-                below = bit - 1
-                offset = 5 + HASH_LEN * ((bitmap & below).bit_count() + (leafmap & below).bit_count())
-                width = LEAF_LEN if leafmap & bit else HASH_LEN
-                edits.append((nib, offset, width, self._slot(raw[offset : offset + width], depth + 1, i, j)))
+            if j < hi and paths[j][depth] == nib:  # the entries i..hi share this branch's path: bisect
+                j = bisect_left(paths, path[:below_depth] + _PAST_NIBBLE, j + 1, hi)
+            present, leaf, below = _MASKS[nib]
+            offset = 5 + 32 * (old_maps & below).bit_count()
+            if old_maps & leaf or not old_maps & present:
+                width = 64 if old_maps & leaf else 0
+                slot = raw[offset : offset + width]
+                new = self._leaf_slot(slot, below_depth, i, j)
             else:
-                edits.append((nib, 0, 0, self._slot(b"", depth + 1, i, j)))
+                width = 32
+                slot = raw[offset : offset + 32]
+                if j - i == 1:
+                    new = self._single(slot, below_depth, path, i)
+                else:
+                    new = self._rebranch(slot, below_depth, i, j, False)
+            if new != slot:
+                if len(new) != width:
+                    maps = maps & _CLEARS[nib] | _KINDS[nib][len(new) >> 5]
+                pieces += (raw[pos:offset], new)
+                pos = offset + width
             i = j
-        return edits
-
-    def _seal(self, slots: Slots, is_root: bool) -> bytes:
-        """The slot content for a rebuilt branch: b"" or a lone leaf below the root, else its hash."""
-        lens = bytes(map(len, slots))
-        if not is_root:
-            empty = lens.count(0)
-            if empty == 16:
+        if len(pieces) == 1:
+            return None
+        pieces[0] = maps.to_bytes(5)
+        pieces.append(raw[pos:])
+        enc = b"".join(pieces)
+        if len(enc) <= _LONE_LEAF_LEN and not is_root:  # below the root, a branch keeps 2+ keys
+            if len(enc) == 5:
                 return b""
-            if empty == 15:
-                lone = b"".join(slots)
-                if len(lone) == LEAF_LEN:
-                    return lone
-        return self._store(_header(lens) + b"".join(slots))
-
-    def _store(self, raw: bytes) -> bytes:
-        """Hash a new branch, cache it and queue its node write; return its hash."""
-        node_hash = blake2b(raw, digest_size=HASH_LEN).digest()
-        self._young[node_hash] = raw
-        self._writes.append((self.node_prefix + node_hash, raw))
+            if maps & 0xFFFF and len(enc) == _LONE_LEAF_LEN:
+                return enc[5:]
+        hasher = _H.copy()
+        hasher.update(enc)
+        node_hash = hasher.digest()
+        self._fresh[node_hash] = enc
         return node_hash
+
+    def _single(self, node_hash: bytes, depth: int, path: bytes, i: int) -> bytes:
+        """The new content of the slot holding branch `node_hash`, after the one batch entry i below it.
+
+        The hot path: one call per branch on the key's path, splicing the new child into the encoding
+        (and flipping the slot's header bits if the child changed kind).
+        """
+        raw = self._cache.pop(node_hash, None) or self._load(node_hash)
+        maps = int.from_bytes(raw[:5])
+        nib = path[depth]
+        present, leaf, below = _MASKS[nib]
+        offset = 5 + 32 * (maps & below).bit_count()
+        if maps & present and not maps & leaf:
+            width = 32
+            slot = raw[offset : offset + 32]
+            new = self._single(slot, depth + 1, path, i)
+        else:
+            width = 64 if maps & leaf else 0
+            slot = raw[offset : offset + width]
+            new = self._ents[i]
+            if slot and slot[32:] != self._khs[i]:
+                new = self._leaf_slot(slot, depth + 1, i, i + 1)  # another key's leaf: split it (or no-op)
+        if new == slot:  # a no-op (same value, or deleting a missing key): the branch stays as it is
+            self._cache[node_hash] = raw
+            return node_hash
+        if len(new) == width:
+            raw = raw[:offset] + new + raw[offset + width :]
+        else:
+            maps = maps & _CLEARS[nib] | _KINDS[nib][len(new) >> 5]
+            raw = maps.to_bytes(5) + raw[5:offset] + new + raw[offset + width :]
+            if len(raw) <= _LONE_LEAF_LEN:  # below the root, a branch keeps 2+ keys
+                if len(raw) == 5:
+                    return b""
+                if maps & 0xFFFF and len(raw) == _LONE_LEAF_LEN:
+                    return raw[5:]
+        hasher = _H.copy()
+        hasher.update(raw)
+        node_hash = hasher.digest()
+        self._fresh[node_hash] = raw
+        return node_hash
+
+    def _leaf_slot(self, slot: bytes, depth: int, lo: int, hi: int) -> bytes:
+        """The new content of a slot at `depth` that is empty or a lone leaf, after the entries lo..hi."""
+        if hi - lo == 1:
+            if not slot or slot[32:] == self._khs[lo]:
+                return self._ents[lo]
+            if not self._ents[lo]:
+                return slot  # deleting a missing key next to a lone leaf
+        # the slot grows into a branch (which _branch collapses again if the entries are deletes)
+        raw = EMPTY_BRANCH
+        if slot:
+            raw = (_TAG_BIT | _KINDS[_nibble(slot[32:], depth)][2]).to_bytes(5) + slot
+        new = self._branch(raw, depth, lo, hi, False)
+        return slot if new is None else new
 
     # ---- proofs -----------------------------------------------------------------------------
 
@@ -449,13 +445,21 @@ class StateTrie:
 def _changes(changes: Mapping[bytes, bytes | None]) -> list[tuple[bytes, bytes]]:
     """(keyhash, new slot content) per change: the inlined leaf, or b"" for a delete."""
     out: list[tuple[bytes, bytes]] = []
+    append = out.append
+    new_h, new_leaf = _H.copy, _H_LEAF.copy
     for key, value in changes.items():
-        kh = blake2b(key, digest_size=HASH_LEN).digest()
-        if value is None:
-            out.append((kh, b""))
-        elif value:
-            value_hash = blake2b(value, digest_size=HASH_LEN).digest()
-            out.append((kh, blake2b(LEAF_TAG + kh + value_hash, digest_size=HASH_LEN).digest() + kh))
+        hasher = new_h()
+        hasher.update(key)
+        kh = hasher.digest()
+        if value:
+            hasher = new_h()
+            hasher.update(value)
+            leaf = new_leaf()
+            leaf.update(kh)
+            leaf.update(hasher.digest())
+            append((kh, leaf.digest() + kh))
+        elif value is None:
+            append((kh, b""))
         else:
             raise ValueError("trie values must be non-empty bytes (None deletes)")
     return out
@@ -464,6 +468,7 @@ def _changes(changes: Mapping[bytes, bytes | None]) -> list[tuple[bytes, bytes]]
 def _proven_value(
     key: bytes, kh: bytes, leaf: bytes, values: Callable[[bytes], bytes | None] | None
 ) -> bytes:
+    """The value of a present key, checked against its leaf hash."""
     value = None if values is None else values(key)
     if not value or leaf_hash(kh, value) != leaf:
         raise ProofError(f"value of key {key.hex()} is unavailable or does not match the trie")

@@ -121,6 +121,10 @@ class LevelDBBackend:
             for key, value in puts:
                 batch.put(key, value)
 
+    def compact(self) -> None:
+        """Compact the whole key range now (after bulk loads; LevelDB otherwise does it in the background)."""
+        self._db.compact_range()
+
     def close(self) -> None:
         if not self._db.closed:
             self._db.close()

@@ -146,6 +146,44 @@ def test_deleting_a_missing_key_is_a_no_op() -> None:
     assert commit(trie, {b"absent": None, b"also absent": None}) == before
 
 
+def test_unchanged_values_and_missing_deletes_write_no_nodes() -> None:
+    state = make_state(300)
+    trie = built(MemoryBackend(), state)
+    before = trie.root
+    changes: dict[bytes, bytes | None] = {key(i): val(i) for i in range(0, 300, 5)}
+    changes.update({b"absent-%d" % i: None for i in range(50)})
+    root, writes = trie.update(changes)
+    assert (root, writes) == (before, [])
+    assert trie.update({})[1] == []
+    assert commit(trie, {key(1): b"new"}) == ref_root({**state, key(1): b"new"})
+
+
+def shared_prefix_keys(nibbles: int, count: int) -> list[bytes]:
+    """`count` keys (not of the form key(i)) whose keyhashes share their first `nibbles` nibbles."""
+    groups: dict[str, list[bytes]] = {}
+    i = 0
+    while True:
+        k = b"deep-%d" % i
+        group = groups.setdefault(h(k).hex()[:nibbles], [])
+        group.append(k)
+        if len(group) == count:
+            return group
+        i += 1
+
+
+def test_split_and_collapse_through_several_levels(store: Backend) -> None:
+    a, b, c = shared_prefix_keys(3, 3)  # a path of at least 3 branches below the root
+    state = {**make_state(40), a: b"a", b: b"b"}
+    trie = built(store, state)
+    assert trie.root == ref_root(state)
+    assert commit(trie, {c: b"c"}) == ref_root({**state, c: b"c"})  # a third key on the deep path
+    assert commit(trie, {a: None, c: None}) == ref_root({k: v for k, v in state.items() if k != a})
+    assert commit(trie, {b: None}) == ref_root(make_state(40))  # collapses up to the root
+    assert commit(trie, {a: b"a", b: b"b"}) == ref_root(state)  # split again, one batch
+    for k in (a, b, c, key(3)):
+        assert verify_proof(trie.root, k, trie.prove([k], values=state.get)) == state.get(k)
+
+
 def test_update_fails_when_value_is_empty() -> None:
     with pytest.raises(ValueError):
         StateTrie(MemoryBackend(), PREFIX).update({b"k": b""})
@@ -175,6 +213,36 @@ def test_root_is_independent_of_order_and_batching(
                 final[k] = v
     assert trie.root == ref_root(final)
     assert trie.root == built(MemoryBackend(), dict(reversed(final.items()))).root
+
+
+BASE = make_state(300)
+BASE_TRIE = built(MemoryBackend(), BASE)
+small_batches = st.lists(
+    st.dictionaries(
+        st.integers(min_value=0, max_value=399).map(key),
+        st.one_of(st.none(), st.binary(min_size=1, max_size=3)),
+        max_size=4,
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches=small_batches)
+def test_small_batches_on_a_deeper_trie_match_reference(batches: list[dict[bytes, bytes | None]]) -> None:
+    trie = StateTrie(MemoryBackend(), PREFIX)
+    trie.store.write(BASE_TRIE.store.iterate(PREFIX))
+    trie.set_root(BASE_TRIE.root)
+    final = dict(BASE)
+    for batch in batches:
+        commit(trie, batch)
+        for k, v in batch.items():
+            if v is None:
+                final.pop(k, None)
+            else:
+                final[k] = v
+    assert trie.root == ref_root(final)
 
 
 # ---- proofs ---------------------------------------------------------------------------------------
@@ -272,10 +340,11 @@ def test_old_roots_still_prove_after_updates(store: Backend) -> None:
     roots = [commit(trie, state) for state in history]
     commit(trie, {key(i): None for i in range(100)})
     fresh = StateTrie(store, PREFIX, root=trie.root, cache_nodes=2)
-    for root, state in zip(roots, history, strict=True):
-        keys = [key(1), key(150)]
-        proof = fresh.prove(keys, root=root, values=state.get)
-        assert verify_proof_multi(root, keys, proof) == {k: state[k] for k in keys}
+    keys = [key(1), key(150)]
+    for reader in (trie, fresh):
+        for root, state in zip(roots, history, strict=True):
+            proof = reader.prove(keys, root=root, values=state.get)
+            assert verify_proof_multi(root, keys, proof) == {k: state[k] for k in keys}
     assert verify_proof(trie.root, key(1), trie.prove([key(1)])) is None
 
 
@@ -305,10 +374,30 @@ def test_set_root_discards_an_uncommitted_update() -> None:
     good = trie.root
     trie.update({key(1): b"failed block"})  # node writes dropped
     trie.set_root(good)
+    expected = built(MemoryBackend(), state).prove([key(1)], values=state.get)
+    assert trie.prove([key(1)], values=state.get) == expected
     trie.clear_cache()
-    assert trie.prove([key(1)], values=state.get) == built(MemoryBackend(), state).prove(
-        [key(1)], values=state.get
-    )
+    assert trie.prove([key(1)], values=state.get) == expected
+    assert commit(trie, {key(1): b"good block"}) == ref_root({**state, key(1): b"good block"})
+
+
+def test_cache_stays_within_its_bound(store: Backend) -> None:
+    state = make_state(600)
+    trie = StateTrie(store, PREFIX, cache_nodes=64)
+    commit(trie, state)
+    reader = StateTrie(store, PREFIX, root=trie.root, cache_nodes=64)
+    for gen in range(1, 6):
+        changes = {key(i): val(i, gen) for i in range(gen, 600, 37)}
+        root, writes = trie.update(changes)
+        assert len(trie._cache) <= 64 or len(trie._cache) == len(writes)  # an update keeps all its nodes
+        store.write(writes)
+        state.update(changes)
+        assert root == ref_root(state)
+        keys = [key(i) for i in range(0, 600, 29)]
+        reader.set_root(root)
+        proof = reader.prove(keys, values=state.get)
+        assert verify_proof_multi(root, keys, proof) == {k: state[k] for k in keys}
+        assert len(reader._cache) <= 64
 
 
 def test_tiny_cache_reads_nodes_back_from_the_store(store: Backend) -> None:
@@ -345,6 +434,12 @@ def test_encode_decode_round_trip() -> None:
     raw = encode_branch(slots)
     assert raw == ref_encode(slots)
     assert decode_branch(raw) == tuple(slots)
+
+
+@pytest.mark.parametrize("slots", [[b""] * 15, [b""] * 17, [b"x" * 33] + [b""] * 15, [b"x"] + [b""] * 15])
+def test_encode_rejects_malformed_slots(slots: list[bytes]) -> None:
+    with pytest.raises(ValueError):
+        encode_branch(slots)
 
 
 @pytest.mark.parametrize(
