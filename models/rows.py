@@ -13,16 +13,18 @@ Q.16; floats are refused). Both return `FixedRows` (see models.spec). Accepted f
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from models.errors import (
     IndexOutOfRange,
+    ModelError,
     NegativeCount,
     NotFinite,
     OutOfRange,
@@ -37,8 +39,26 @@ from models.spec import FixedRow, FixedRows, InputSpec, SparseRow
 I64 = npt.NDArray[np.int64]
 Arr = npt.NDArray[np.generic]
 DECIMAL: Final = re.compile(r"(0|[1-9][0-9]{0,9})\Z")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _refusing_malformed(function: F) -> F:
+    """Turn numpy's own complaints about untrusted rows (ragged nesting, objects it cannot convert)
+    into WrongType, so a caller only ever sees ModelError for bad input."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ModelError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise WrongType(f"rows are not numbers in the expected shape: {exc}") from exc
+
+    return guarded  # type: ignore[return-value]
+
+
+@_refusing_malformed
 def quantize(rows: object, spec: InputSpec, *, counts: bool = False) -> FixedRows:
     """Real-valued rows -> canonical fixed point. `counts` refuses negative values (NegativeCount)."""
     if spec.sparse:
@@ -46,6 +66,7 @@ def quantize(rows: object, spec: InputSpec, *, counts: bool = False) -> FixedRow
     return _to_fixed(_as_2d(rows), spec, counts, real=True)
 
 
+@_refusing_malformed
 def validate_fixed(rows: object, spec: InputSpec, *, counts: bool = False) -> FixedRows:
     """Rows already in fixed point (ints only) -> canonical form, with the same checks as `quantize`."""
     if spec.sparse:
@@ -53,6 +74,7 @@ def validate_fixed(rows: object, spec: InputSpec, *, counts: bool = False) -> Fi
     return _to_fixed(_as_2d(rows), spec, counts, real=False)
 
 
+@_refusing_malformed
 def quantize_row(row: object, spec: InputSpec, *, counts: bool = False) -> FixedRow:
     """One real-valued row -> canonical fixed point."""
     if spec.sparse:
@@ -61,6 +83,7 @@ def quantize_row(row: object, spec: InputSpec, *, counts: bool = False) -> Fixed
     return out
 
 
+@_refusing_malformed
 def validate_row(row: object, spec: InputSpec, *, counts: bool = False) -> FixedRow:
     """One fixed-point row -> canonical form (a SparseRow passes through after its checks)."""
     if spec.sparse:
@@ -134,14 +157,14 @@ def _at(r: int, c: int, where: str | None) -> str:
 
 
 def _from_float(f: npt.NDArray[np.float64], spec: InputSpec, counts: bool, where: str | None) -> I64:
-    bad = np.argwhere(~np.isfinite(f))
-    if bad.size:
-        r, c = (int(v) for v in bad[0])
+    finite = np.isfinite(f)
+    if not finite.all():
+        r, c = (int(v) for v in np.argwhere(~finite)[0])
         raise NotFinite(f"{_at(r, c, where)}: {f[r, c]} is not a finite number")
     q = np.rint(f * SCALE)
-    out = np.argwhere((q < spec.min_value) | (q > spec.max_value))
-    if out.size:
-        r, c = (int(v) for v in out[0])
+    outside = (q < spec.min_value) | (q > spec.max_value)
+    if outside.any():
+        r, c = (int(v) for v in np.argwhere(outside)[0])
         fixed = int(q[r, c]) if np.isfinite(q[r, c]) else spec.max_value + 1
         _raise_range(fixed, spec, counts, f"{_at(r, c, where)}: {f[r, c]}")
     if counts and np.any(q < 0):
@@ -159,9 +182,8 @@ def _from_int(arr: Arr, spec: InputSpec, counts: bool, mult: int, where: str | N
     else:
         ints = arr.astype(np.int64) if arr.dtype.kind == "i" else arr.astype(np.uint64)
         mask = (ints < lo) | (ints > hi)
-    bad = np.argwhere(mask)
-    if bad.size:
-        r, c = (int(v) for v in bad[0])
+    if mask.any():
+        r, c = (int(v) for v in np.argwhere(mask)[0])
         _raise_range(int(arr[r, c]) * mult, spec, counts, f"{_at(r, c, where)}: {arr[r, c]}")
     out: I64 = arr.astype(np.int64) * mult
     return out
