@@ -28,6 +28,8 @@ BUILTIN_PALLETS: dict[str, str] = {
     "Balances": "pallets.balances:Balances",
     "Sudo": "pallets.sudo:Sudo",
     "ModelRegistry": "pallets.model_registry:ModelRegistry",
+    "Versioning": "pallets.versioning:Versioning",
+    "Access": "pallets.access:Access",
 }
 #: 10^12 smallest units make one token (the `tokenDecimals` property).
 TOKEN = 10**12

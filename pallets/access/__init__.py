@@ -1,0 +1,7 @@
+"""Access: per-model policies (Public or Permissioned; Open or Trainer-only training), roles with expiry
+(Admin, Maintainer, Trainer, Reader; the Owner is implicit), one access check `can(who, model, action)`
+also answering the `model_access` hook, and paid Reader passes whose revenue owner and contributors claim."""
+
+from pallets.access.pallet import Access
+
+__all__ = ["Access"]

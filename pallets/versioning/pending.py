@@ -1,0 +1,39 @@
+"""Training updates of the block being built, kept in memory until on_finalize turns each model's
+updates into one version (the runtime is deterministic, so a plain dict on the pallet instance is enough;
+on_initialize empties it, so a discarded block leaves nothing behind)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from models.weights import Weights
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclasses.dataclass
+class PendingTraining:
+    """One model's updates in this block: the version they apply to, its weights, the running weights."""
+
+    base: int
+    base_weights: Weights
+    weights: Weights
+    contributions: list[int] = dataclasses.field(default_factory=list)
+
+
+def as_int64(values: Sequence[int] | I64) -> I64 | None:
+    """A 1-D int64 array of integer input (numpy integers or Python ints), or None for anything else."""
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        return None
+    try:
+        return np.asarray(array, dtype=np.int64) if array.size else np.zeros(0, dtype=np.int64)
+    except (OverflowError, ValueError):
+        return None

@@ -1,0 +1,34 @@
+"""Quorum promotion helpers: the message Maintainers sign with BLS to move `stable`, and the weights
+charged for pairing checks.
+
+Weights are charged as for py-ecc, the slower BLS backend, since the runtime cannot know which backend a
+validator runs. The scale is 1 weight ~ 1 ns (a block's 2_000_000_000 limit ~ 2 s of work); one pairing
+check costs about 0.5 s with py-ecc, and each signer's key adds a G1 decompression and addition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runtime import bls
+
+PROMOTE_DOMAIN = b"cmu-versioning/promote"
+PAIRING_CHECK_WEIGHT = 500_000_000
+"""One BLS pairing check (pop_verify, fast_aggregate_verify) with py-ecc: about 0.5 s."""
+PER_SIGNER_WEIGHT = 5_000_000
+"""Decoding and adding one signer's public key with py-ecc: about 5 ms."""
+
+
+def promotion_message(model: int, version: int, artifact: bytes) -> bytes:
+    """The bytes Maintainers sign to approve moving `stable` to (model, version, artifact root)."""
+    return PROMOTE_DOMAIN + model.to_bytes(4, "big") + version.to_bytes(4, "big") + artifact
+
+
+def aggregate_weight(signers: Sequence[bytes]) -> int:
+    """The weight of promote_with_aggregate for this many signers."""
+    return 100_000 + PAIRING_CHECK_WEIGHT + PER_SIGNER_WEIGHT * len(signers)
+
+
+def aggregate_valid(keys: Sequence[bytes], message: bytes, signature: bytes) -> bool:
+    """The aggregate signature of `keys` (each registered with a proof of possession) over `message`."""
+    return bls.fast_aggregate_verify(list(keys), message, signature)

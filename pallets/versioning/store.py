@@ -1,0 +1,114 @@
+"""How versions are stored and rebuilt: version 0 from the registry's artifact, full versions (a
+referenced registry artifact), delta versions (parent + models' encode_delta bytes) and weights_at.
+
+Pure helpers over a Versioning pallet: they read its storage and the registry's typed API; only
+`ensure_genesis_version` and `append` write, and callers use them after every check (verify, then mutate).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import models
+from models.weights import Weights
+from pallets.model_registry.types import InputSpec, ModelInfo
+from pallets.versioning.types import Cause, VersionRecord
+from runtime.pallet import fail
+
+if TYPE_CHECKING:
+    from pallets.versioning.pallet import Versioning
+
+
+def kind_spec(spec: InputSpec) -> models.InputSpec:
+    """The models package's InputSpec for a chain one."""
+    return models.InputSpec(spec.n_features, spec.sparse, spec.min_value, spec.max_value, spec.max_nonzeros)
+
+
+def model_kind(pallet: Versioning, info: ModelInfo) -> Any:
+    """The model kind of a model token."""
+    return pallet.registry.kind(info.kind)
+
+
+def decode_weights(pallet: Versioning, info: ModelInfo, data: bytes) -> Weights:
+    """Weights of `data` for this model's kind, inputs and labels, or InvalidWeights."""
+    try:
+        weights: Weights = model_kind(pallet, info).decode(data, kind_spec(info.input_spec), len(info.labels))
+    except models.ModelError as exc:
+        fail(pallet.InvalidWeights, str(exc))
+    return weights
+
+
+def encode_weights(pallet: Versioning, info: ModelInfo, weights: Weights) -> bytes:
+    """The canonical artifact bytes of `weights`."""
+    data: bytes = model_kind(pallet, info).encode(weights)
+    return data
+
+
+def genesis_record(info: ModelInfo, model: int) -> VersionRecord:
+    """Version 0 of a model that Versioning has not touched yet: the registry's current artifact."""
+    return VersionRecord(
+        model=model,
+        number=0,
+        parent=None,
+        artifact=info.artifact,
+        author=info.owner,
+        block=info.created_at,
+        cause=Cause.UPLOAD,
+        notes_hash=None,
+        metrics=(),
+        tag=None,
+        contributions=(),
+        depth=0,
+    )
+
+
+def count(pallet: Versioning, model: int) -> int:
+    """How many versions the model has (1 for an untouched model: its implicit version 0)."""
+    pallet.registry.model(model)
+    return pallet.version_count.get(model) or 1
+
+
+def record(pallet: Versioning, model: int, number: int) -> VersionRecord | None:
+    """A version's record (version 0 of an untouched model is built from the registry), or None.
+    UnknownModel if the registry has no such model."""
+    stored = pallet.versions.get(model, number)
+    if stored is not None or number != 0 or model in pallet.version_count:
+        return stored
+    return genesis_record(pallet.registry.model(model), model)
+
+
+def ensure_genesis_version(pallet: Versioning, model: int) -> None:
+    """Store version 0 (the registry's current artifact, now referenced) unless versions exist."""
+    if model in pallet.version_count:
+        return
+    info = pallet.registry.model(model)
+    pallet.registry.reference_artifact(info.artifact)
+    pallet.versions[model, 0] = genesis_record(info, model)
+    pallet.version_count[model] = 1
+
+
+def append(pallet: Versioning, version: VersionRecord, delta: bytes = b"") -> None:
+    """Store a new version (after ensure_genesis_version): its delta, or a reference to its artifact."""
+    if version.full:
+        pallet.registry.reference_artifact(version.artifact)
+    else:
+        pallet.deltas[version.model, version.number] = delta
+    pallet.versions[version.model, version.number] = version
+    pallet.version_count[version.model] = version.number + 1
+
+
+def weights_at(pallet: Versioning, model: int, number: int) -> Weights:
+    """The full weights of a version: its nearest full ancestor's artifact plus the deltas after it."""
+    info = pallet.registry.model(model)
+    chain: list[int] = []
+    current = record(pallet, model, number)
+    if current is None:
+        fail(pallet.UnknownVersion, f"model {model} has no version {number}")
+    while not current.full and current.parent is not None:
+        chain.append(current.number)
+        current = pallet.versions[model, current.parent]
+    weights = decode_weights(pallet, info, pallet.registry.artifact_bytes(current.artifact))
+    for delta_version in reversed(chain):
+        indices, values = models.decode_delta(pallet.deltas[model, delta_version])
+        weights = models.apply_delta(weights, indices, values)
+    return weights

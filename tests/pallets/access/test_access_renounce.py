@@ -1,0 +1,30 @@
+"""Access.renounce: anyone gives up their own role on a model."""
+
+from __future__ import annotations
+
+from access_helpers import ADMIN, READER, access, can, grant_ok, permissioned_model, register_model
+
+from pallets.access import Access
+from runtime.testing import assert_noop, assert_ok
+
+
+def test_renounce_works(rt):
+    model = permissioned_model(rt)
+    grant_ok(rt, "alice", model, "bob", READER, rt.block_number + 4)
+    assert_ok(rt.call("bob", "Access.renounce", model=model))
+    assert (model, rt.account("bob")) not in access(rt).grants
+    assert not can(rt, "bob", model, "predict")
+    assert rt.last_event() == Access.RoleRenounced(model=model, who=rt.account("bob"), role=READER)
+
+
+def test_renounce_works_for_an_admin(rt):
+    model = register_model(rt)
+    grant_ok(rt, "alice", model, "bob", ADMIN)
+    assert_ok(rt.call("bob", "Access.renounce", model=model))
+    assert not can(rt, "bob", model, "manage_roles")
+
+
+def test_renounce_fails_when_there_is_no_grant(rt):
+    model = register_model(rt)
+    assert_noop(rt.call("bob", "Access.renounce", model=model), Access.NoGrant)
+    assert_noop(rt.call("alice", "Access.renounce", model=model), Access.NoGrant)

@@ -1,0 +1,50 @@
+"""pallets.versioning.query: history, verify and diff for the future RPC methods."""
+
+from __future__ import annotations
+
+from versioning_helpers import encode, initial_weights, publish_trained, register, training_step, versioning
+
+from pallets.model_registry import artifact as art
+from pallets.versioning import query
+
+
+def test_history_works(rt):
+    model = register(rt)
+    publish_trained(rt, model, 2)
+    publish_trained(rt, model, 5)
+    records = query.history(rt.runtime, model)
+    assert [r.number for r in records] == [0, 1, 2]
+    assert [r.number for r in query.history(rt.runtime, model, 1, 1)] == [1]
+    assert query.history(rt.runtime, model, 5) == []
+
+
+def test_verify_works(rt):
+    model = register(rt)
+    publish_trained(rt, model, 2)
+    root = versioning(rt).version(model, 1).artifact
+    assert query.verify(rt.runtime, model, 1, root)
+    assert not query.verify(rt.runtime, model, 0, root)
+    assert not query.verify(rt.runtime, model, 7, root)
+
+
+def test_verify_works_for_a_delta_version(rt):
+    model = register(rt)
+    step = training_step(initial_weights(), 0)
+    versioning(rt).record_training_update(model, 0, step.indices, step.values)
+    rt.next_block()
+    assert query.verify(rt.runtime, model, 1, art.artifact_root(encode(step.weights)))
+
+
+def test_diff_works(rt):
+    model = register(rt)
+    publish_trained(rt, model, 2)
+    assert query.diff(rt.runtime, model, 0, 0) == []
+    assert query.diff(rt.runtime, model, 0, 1) == [0]  # a small model is one chunk
+    step = training_step(versioning(rt).weights_at(model, 1), 1)
+    versioning(rt).record_training_update(model, 0, step.indices, step.values)
+    rt.next_block()
+    assert query.diff(rt.runtime, model, 1, 2) == ([0] if step.changed else [])
+
+
+def test_verify_works_for_an_unknown_model(rt):
+    assert not query.verify(rt.runtime, 5, 0, b"\0" * 32)
