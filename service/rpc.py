@@ -132,6 +132,9 @@ class Dispatcher:
         self.hidden = {n for n, m in methods.items() if m.unsafe and not allow_unsafe}
         self.metrics = metrics
         self.max_batch = max_batch
+        # positional arity (fewest, most) of methods whose parameters are all plain positional ones:
+        # a list of params in that range binds to them in order, so Signature.bind can be skipped
+        self._arity = {n: a for n, m in self.methods.items() if (a := _positional_arity(m)) is not None}
 
     def method_names(self) -> list[str]:
         """The methods this server serves."""
@@ -198,6 +201,14 @@ class Dispatcher:
 
     async def _invoke(self, spec: MethodSpec, params: Any, conn: Connection) -> Any:
         leading = (conn,) if spec.takes_connection else ()
+        arity = self._arity.get(spec.name)
+        count = len(leading) + len(params)
+        if arity is not None and isinstance(params, list) and arity[0] <= count <= arity[1]:
+            result = spec.function(*leading, *params)
+            if inspect.isawaitable(result):
+                awaited_fast: Awaitable[Any] = result
+                result = await awaited_fast
+            return result
         try:
             if isinstance(params, list):
                 bound = spec.signature.bind(*leading, *params)
@@ -210,6 +221,16 @@ class Dispatcher:
             awaited: Awaitable[Any] = result
             result = await awaited
         return result
+
+
+def _positional_arity(spec: MethodSpec) -> tuple[int, int] | None:
+    """(required, total) positional parameters, or None when the signature has any other kind."""
+    plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    parameters = list(spec.signature.parameters.values())
+    if any(p.kind not in plain for p in parameters):
+        return None
+    required = sum(1 for p in parameters if p.default is inspect.Parameter.empty)
+    return required, len(parameters)
 
 
 def _valid_id(value: Any) -> bool:

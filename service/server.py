@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import email.utils
 import ipaddress
 import json
 import logging
 import socket
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp import __version__ as _AIOHTTP_VERSION
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.metrics import Metrics
@@ -131,6 +135,201 @@ class WsConnection:
                 return
 
 
+_SERVER_HEADER = f"Python/{sys.version_info[0]}.{sys.version_info[1]} aiohttp/{_AIOHTTP_VERSION}".encode()
+_MAX_HEAD = 8190
+_HEAD_END = b"\r\n\r\n"
+# a request carrying any of these is left to aiohttp (WebSocket, CORS, chunked bodies, 100-continue...)
+_LEAVE_TO_AIOHTTP = frozenset(
+    (b"origin", b"upgrade", b"transfer-encoding", b"expect", b"content-encoding", b"trailer")
+)
+
+
+class _Date:
+    """The Date header value, formatted once a second."""
+
+    second = -1
+    value = b""
+
+    @classmethod
+    def now(cls) -> bytes:
+        second = int(time.time())
+        if second != cls.second:
+            cls.second, cls.value = second, email.utils.formatdate(second, usegmt=True).encode()
+        return cls.value
+
+
+class _FastHttp(asyncio.Protocol):
+    """Plain `POST /` JSON-RPC requests on HTTP/1.1 keep-alive, answered without aiohttp's request
+    machinery. At the first request it does not take (another method or path, an Upgrade, an Origin, a
+    chunked or oversized body, anything unusual), the connection is handed to aiohttp for good, with the
+    bytes received so far, so every other behaviour is aiohttp's own."""
+
+    def __init__(self, server: RpcServer, fallback: Callable[[], asyncio.Protocol]) -> None:
+        self._server = server
+        self._fallback = fallback
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._busy = False
+        self._paused_writing = False
+        self._paused_reading = False
+        self._closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._server._fast.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server._fast.discard(self)
+        self._closing = True
+        self._transport = None
+
+    def pause_writing(self) -> None:
+        self._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._paused_writing = False
+        self._next()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if self._busy or self._paused_writing:
+            limit = self._server.limits.max_body + 2 * _MAX_HEAD
+            if len(self._buffer) > limit and not self._paused_reading and self._transport is not None:
+                self._paused_reading = True
+                self._transport.pause_reading()
+            return
+        self._next()
+
+    def close(self) -> None:
+        """Close the connection (the node is stopping)."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def _next(self) -> None:
+        """Start on the next complete request in the buffer, if any."""
+        if self._busy or self._paused_writing or self._closing or self._transport is None:
+            return
+        if self._paused_reading:
+            self._paused_reading = False
+            self._transport.resume_reading()
+        buffer = self._buffer
+        if not buffer:
+            return
+        end = buffer.find(_HEAD_END, 0, _MAX_HEAD + 4)
+        if end < 0:
+            if len(buffer) > _MAX_HEAD or not buffer.startswith(b"POST / HTTP/1.1\r\n"[: len(buffer)]):
+                self._hand_over()
+            return
+        parsed = self._parse_head(bytes(buffer[:end]))
+        if parsed is None:
+            self._hand_over()
+            return
+        length, keep_alive = parsed
+        start = end + 4
+        if len(buffer) < start + length:
+            return
+        body = bytes(buffer[start : start + length])
+        del buffer[: start + length]
+        self._busy = True
+        task = asyncio.ensure_future(self._serve(body, keep_alive))
+        task.add_done_callback(_consume)
+
+    def _parse_head(self, head: bytes) -> tuple[int, bool] | None:
+        """(Content-Length, keep-alive) of a plain `POST / HTTP/1.1`, or None to leave it to aiohttp."""
+        lines = head.split(b"\r\n")
+        if lines[0] != b"POST / HTTP/1.1":
+            return None
+        length: int | None = None
+        keep_alive = True
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not name or name != name.strip() or not name.isascii() or b" " in name:
+                return None
+            key = name.lower()
+            if key == b"content-length":
+                value = value.strip()
+                if length is not None or not value.isdigit() or len(value) > 12:
+                    return None
+                length = int(value)
+            elif key == b"connection":
+                token = value.strip().lower()
+                if token == b"close":
+                    keep_alive = False
+                elif token != b"keep-alive":
+                    return None
+            elif key in _LEAVE_TO_AIOHTTP:
+                return None
+        if length is None or length > self._server.limits.max_body:
+            return None
+        return length, keep_alive
+
+    def _hand_over(self) -> None:
+        """Give the connection, and what it sent so far, to aiohttp."""
+        transport = self._transport
+        if transport is None:
+            return
+        self._server._fast.discard(self)
+        self._transport = None
+        self._closing = True
+        data, self._buffer = bytes(self._buffer), bytearray()
+        protocol = self._fallback()
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        if self._paused_reading:
+            transport.resume_reading()
+        if self._paused_writing:
+            protocol.pause_writing()
+        if data:
+            protocol.data_received(data)
+
+    async def _serve(self, body: bytes, keep_alive: bool) -> None:
+        actions: list[Callable[[], None]] = []
+        _AFTER.set(actions)
+        try:
+            text = await self._server.dispatcher.handle(body, HttpConnection())
+            for action in actions:
+                action()
+        except Exception:
+            log.exception("error answering an HTTP request")
+            self._respond(
+                b"500 Internal Server Error",
+                b"text/plain; charset=utf-8",
+                b"500 Internal Server Error\n\nServer got itself in trouble",
+                False,
+            )
+            return
+        finally:
+            self._busy = False
+        if text is None:
+            self._respond(b"204 No Content", None, b"", keep_alive)
+        else:
+            self._respond(b"200 OK", b"application/json; charset=utf-8", text.encode(), keep_alive)
+
+    def _respond(self, status: bytes, content_type: bytes | None, body: bytes, keep_alive: bool) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        head = [b"HTTP/1.1 ", status, b"\r\n"]
+        if content_type is not None:
+            head += [b"Content-Type: ", content_type, b"\r\nContent-Length: ", b"%d" % len(body), b"\r\n"]
+        head += [b"Date: ", _Date.now(), b"\r\nServer: ", _SERVER_HEADER, b"\r\n"]
+        if not keep_alive:
+            head.append(b"Connection: close\r\n")
+        head += [b"\r\n", body]
+        transport.write(b"".join(head))
+        if keep_alive:
+            self._next()
+        else:
+            self._closing = True
+            transport.close()
+
+
+def _consume(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class RpcServer:
     """The aiohttp application serving JSON-RPC over HTTP and WebSocket."""
 
@@ -150,6 +349,8 @@ class RpcServer:
         self.cors = cors
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._fast: set[_FastHttp] = set()
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -161,17 +362,26 @@ class RpcServer:
         return app
 
     async def start(self, sock: socket.socket) -> None:
-        """Serve on a bound socket."""
+        """Serve on a bound socket: plain POSTs on the fast path, everything else through aiohttp."""
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        fallback = self._runner.server
+        assert fallback is not None
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(lambda: _FastHttp(self, fallback), sock=sock, backlog=128)
 
     async def stop(self) -> None:
         """Close every WebSocket and stop serving."""
+        if self._listener is not None:
+            self._listener.close()
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"node stopping")
+        for conn in list(self._fast):
+            conn.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.wait_closed()
 
     # --- CORS ------------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from pallets.model_registry.pallet import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from runtime.errors import DispatchError
@@ -53,6 +55,11 @@ class _WeightsCache:
 
 
 WEIGHTS = _WeightsCache(_WEIGHTS_CACHE_SIZE)
+_INFO_CACHE_SIZE = 256
+# decoded model tokens by their stored bytes (with the models package's InputSpec): the bytes are read
+# from the state on every query, only their decoding is cached
+_INFOS: OrderedDict[bytes, tuple[ModelInfo, Any]] = OrderedDict()
+_INFOS_LOCK = threading.Lock()
 
 
 def registry(rt: Runtime) -> ModelRegistry:
@@ -64,10 +71,30 @@ def registry(rt: Runtime) -> ModelRegistry:
 
 def model_info(rt: Runtime, model: int) -> ModelInfo:
     """A model token or QueryError UnknownModel."""
+    return _model_entry(rt, model)[0]
+
+
+def _model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
+    """(model token, its models-package InputSpec), the decoding cached by the stored bytes."""
+    reg = registry(rt)
+    raw = reg.models.overlay.get(reg.models.key(model)) if isinstance(model, int) else None
+    if raw is not None:
+        with _INFOS_LOCK:
+            found = _INFOS.get(raw)
+            if found is not None:
+                _INFOS.move_to_end(raw)
+                return found
     try:
-        return registry(rt).model(model)
+        info = reg.model(model)
     except DispatchError as exc:
         raise QueryError(type(exc).__name__, str(exc)) from exc
+    entry = (info, _spec(info))
+    if raw is not None:
+        with _INFOS_LOCK:
+            _INFOS[raw] = entry
+            while len(_INFOS) > _INFO_CACHE_SIZE:
+                _INFOS.popitem(last=False)
+    return entry
 
 
 def model_json(model: int, info: ModelInfo) -> dict[str, Any]:
@@ -124,12 +151,15 @@ def _owned_ids(reg: ModelRegistry, owner: bytes, start: int, count: int) -> list
     return ids
 
 
-def load_weights(rt: Runtime, info: ModelInfo, root: bytes | None = None) -> tuple[Any, Any]:
-    """(kind, decoded weights) of a model's artifact (its current one unless `root` is given)."""
+def load_weights(
+    rt: Runtime, info: ModelInfo, root: bytes | None = None, spec: Any = None
+) -> tuple[Any, Any]:
+    """(kind, decoded weights) of a model's artifact (its current one unless `root` is given);
+    `spec` is `info`'s InputSpec for the models package when the caller has it."""
     reg = registry(rt)
     artifact = info.artifact if root is None else root
     kind = reg.kind(info.kind)
-    spec, n_labels = _spec(info), len(info.labels)
+    spec, n_labels = spec if spec is not None else _spec(info), len(info.labels)
     weights = WEIGHTS.get((info.kind, artifact))
     # a hit must be for this model's spec and labels too: `root` may name another model's artifact
     if weights is None or weights.spec != spec or weights.n_labels != n_labels:
@@ -149,22 +179,31 @@ def predict(
     """
     from models.errors import ModelError
 
-    info = model_info(rt, model)
+    info, spec = _model_entry(rt, model)
     batch = _as_batch(rows)
     try:
-        kind, weights = load_weights(rt, info, root)
+        kind, weights = load_weights(rt, info, root, spec)
         prepare = kind.prepare_rows if fixed else kind.quantize
-        labels, scores = kind.predict(weights, prepare(batch, _spec(info)))
+        labels, scores = kind.predict(weights, prepare(batch, spec))
     except (ModelError, DispatchError) as exc:  # DispatchError: an unknown `root` or kind
         raise QueryError(type(exc).__name__, str(exc)) from exc
+    names = info.labels
     return {
         "model": model,
         "artifact": "0x" + (root or info.artifact).hex(),
         "predictions": [
-            {"label": int(label), "name": info.labels[int(label)], "scores": [int(s) for s in row]}
-            for label, row in zip(labels, scores, strict=True)
+            {"label": label, "name": names[label], "scores": row}
+            for label, row in zip(_ints(labels), _ints(scores), strict=True)
         ],
     }
+
+
+def _ints(values: Any) -> list[Any]:
+    """Python ints from an int array (at once) or from a sequence of ints / rows of ints."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        out: list[Any] = values.tolist()
+        return out
+    return [[int(v) for v in x] if hasattr(x, "__iter__") else int(x) for x in values]
 
 
 def _spec(info: ModelInfo) -> Any:
