@@ -169,15 +169,8 @@ def decode_call_wire(rt: Runtime, wire: Any) -> Call:
 # --- checks against state ---------------------------------------------------------------------------
 
 
-def check_signed(
-    rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bool = False, signature_checked: bool = False
-) -> Checked:
-    """Every validity check of a signed extrinsic for block `number`, each failure a named error.
-
-    `signature_checked` skips only the ed25519 check, for a block author whose pool already verified
-    these exact bytes on this chain (the payload depends on nothing else). Import always verifies, so a
-    block built on a false claim is refused by every node that imports it.
-    """
+def check_signed(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bool = False) -> Checked:
+    """Every validity check of a signed extrinsic for block `number`, each failure a named error."""
     if xt.genesis_tag != rt.genesis_hash[:4]:
         raise WrongGenesis(f"made for the chain with genesis tag 0x{xt.genesis_tag.hex()}")
     birth_hash = _era_birth_hash(rt, xt.era, number)
@@ -196,7 +189,7 @@ def check_signed(
     if len(payload) > MAX_SIGNED_PAYLOAD:
         payload = crypto.blake2_256(payload)
     signer = xt.signer
-    if signer is None or not (signature_checked or _verify(signer, payload, xt.signature)):
+    if signer is None or not _verify(signer, payload, xt.signature):
         raise BadSignature("the signature does not match the sender and payload")
     info: AccountInfo = rt.system.account_info(signer)
     if xt.nonce < info.nonce:

@@ -233,7 +233,8 @@ class Runtime:
     def encode_events(self, events: Sequence[tuple[int, Event]]) -> bytes:
         """The canonical encoding of event records: [[phase, pallet index, event index, [fields]], ...]."""
         records = [
-            [phase, self._by_name[type(e).pallet].index, type(e).index, _event_wire(e)] for phase, e in events
+            [phase, self._by_name[type(e).pallet].index, type(e).index, _event_wire(e)]
+            for phase, e in events
         ]
         data: bytes = msgpack.packb(records, use_bin_type=True)
         return data
@@ -248,12 +249,12 @@ class Runtime:
             raise InvalidExtrinsic("inherents are made by block authors, not submitted")
         return dispatching.check_signed(self, xt, self.head.number + 1, allow_future=True)
 
-    def check_extrinsic(self, data: bytes, *, signature_checked: bool = False) -> dispatching.Checked:
+    def check_extrinsic(self, data: bytes) -> dispatching.Checked:
         """Check a signed extrinsic against the state of the block being executed."""
         xt = dispatching.decode_extrinsic(self, data)
         if xt.signer is None:
             raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
-        return dispatching.check_signed(self, xt, self.block_number, signature_checked=signature_checked)
+        return dispatching.check_signed(self, xt, self.block_number)
 
     def dispatch_nested(self, call: Call, origin: Origin) -> str:
         """Dispatch a call from inside another (sudo, batches): "" on success, else the error name."""
@@ -413,16 +414,12 @@ class BlockBuilder:
             raise InvalidBlock(f"inherent failed: {result.error}: {result.message}")
         self._record(data, result)
 
-    def push(self, data: bytes, *, signature_checked: bool = False) -> dispatching.ApplyResult:
-        """Apply one signed extrinsic; InvalidExtrinsic (or any bug) leaves the block as it was.
-
-        `signature_checked=True` is for an author whose pool verified these bytes' signature on this
-        chain (see dispatch.check_signed); importers always verify.
-        """
+    def push(self, data: bytes) -> dispatching.ApplyResult:
+        """Apply one signed extrinsic; InvalidExtrinsic (or any bug) leaves the block as it was."""
         rt = self.runtime
         if self.length + len(data) > rt.fees.max_block_length:
             raise ExhaustsResources("the block is full (length)")
-        checked = rt.check_extrinsic(data, signature_checked=signature_checked)
+        checked = rt.check_extrinsic(data)
         overlay, mark = rt.overlay, len(rt.events)
         rt.phase = len(self.extrinsics)
         overlay.begin()
