@@ -273,7 +273,7 @@ class Versioning(Pallet):
         self, model: int, contribution_id: int, indices: Sequence[int] | I64, values: Sequence[int] | I64
     ) -> None:
         """Add one training step (changed flat indices, their new values) to this block's version of
-        `model`. Call it after every other check of the caller: it is kept in memory, not rolled back."""
+        `model`. It is kept in memory and undone with the caller's storage layer if the call fails."""
         training.record_update(self, model, contribution_id, indices, values)
 
     # --- helpers ---------------------------------------------------------------------------------

@@ -22,14 +22,28 @@ def record_update(pallet: Versioning, model: int, contribution_id: int, indices:
     """Apply one update to the model's running weights of this block (InvalidDelta if it doesn't fit)."""
     info = pallet.registry.live_model(model)
     ensure(0 <= contribution_id < 1 << 64, pallet.InvalidDelta, "contribution ids are u64")
-    pending = pallet.pending.get(model)
-    if pending is None:
+    before = pallet.pending.get(model)
+    if before is None:
         base = pallet.latest(model)
         weights = pallet.weights_at(model, base)
-        pending = PendingTraining(base, weights, weights)
-    pending.weights = applied(pallet, info, pending.weights, indices, values)
-    pending.contributions.append(contribution_id)
-    pallet.pending[model] = pending
+        before = PendingTraining(base, weights, weights)
+    after = PendingTraining(
+        before.base,
+        before.base_weights,
+        applied(pallet, info, before.weights, indices, values),
+        [*before.contributions, contribution_id],
+    )
+    previous = pallet.pending.get(model)
+    pallet.pending[model] = after
+    pallet.runtime.overlay.on_rollback(lambda: _restore(pallet, model, previous))
+
+
+def _restore(pallet: Versioning, model: int, previous: PendingTraining | None) -> None:
+    """Undo one recorded update (its call's storage layer was rolled back)."""
+    if previous is None:
+        pallet.pending.pop(model, None)
+    else:
+        pallet.pending[model] = previous
 
 
 def applied(pallet: Versioning, info: ModelInfo, weights: models.Weights, indices: Any, values: Any) -> Any:

@@ -8,7 +8,7 @@ into the enclosing layer. At the end of a block `pending` is the block's change 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from runtime.storage.backend import Backend
 
@@ -30,6 +30,7 @@ class Overlay:
         self.prefix = prefix
         self.pending: dict[bytes, bytes | None] = {}
         self._journals: list[dict[bytes, object]] = []
+        self._undo: list[list[Callable[[], None]]] = []
 
     # --- reads and writes -------------------------------------------------------------------------
 
@@ -97,19 +98,32 @@ class Overlay:
     def begin(self) -> None:
         """Open a layer: what follows can be rolled back on its own."""
         self._journals.append({})
+        self._undo.append([])
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Run `undo` if the innermost open layer (or any layer around it) is rolled back.
+
+        For in-memory state kept beside storage during a block (e.g. a model's running weights): it must
+        follow the storage layers, or a failed call would leave its effect behind. Outside any layer
+        nothing can roll back, so nothing is kept.
+        """
+        if self._undo:
+            self._undo[-1].append(undo)
 
     def commit(self) -> None:
         """Close the innermost layer, keeping its writes."""
         if not self._journals:
             raise LayerError("commit with no open layer")
         journal = self._journals.pop()
+        undo = self._undo.pop()
         if self._journals:
             outer = self._journals[-1]
             for key, previous in journal.items():
                 outer.setdefault(key, previous)
+            self._undo[-1].extend(undo)
 
     def rollback(self) -> None:
-        """Close the innermost layer, undoing its writes."""
+        """Close the innermost layer, undoing its writes and running its undo callbacks (last first)."""
         if not self._journals:
             raise LayerError("rollback with no open layer")
         pending = self.pending
@@ -118,6 +132,8 @@ class Overlay:
                 pending.pop(key, None)
             else:
                 pending[key] = previous  # type: ignore[assignment]
+        for undo in reversed(self._undo.pop()):
+            undo()
 
     # --- block boundaries -------------------------------------------------------------------------
 
@@ -129,6 +145,7 @@ class Overlay:
         """Forget every pending write and layer (a block that was not committed)."""
         self.pending = {}
         self._journals = []
+        self._undo = []
 
     def backend_ops(self) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
         """The pending writes as backend puts and deletes under the state prefix."""

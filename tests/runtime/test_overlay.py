@@ -303,3 +303,46 @@ def check_view(overlay: Overlay, model: dict[bytes, bytes]) -> None:
     for sub in (b"a", b"\xff", b"a\x00"):
         assert list(overlay.iterate(sub)) == sorted((k, v) for k, v in model.items() if k.startswith(sub))
     assert list(overlay.iterate(b"", start=b"a")) == sorted((k, v) for k, v in model.items() if k >= b"a")
+
+
+def test_on_rollback_runs_undo_callbacks_last_first_when_a_layer_rolls_back():
+    from runtime.storage.backend import MemoryBackend
+    from runtime.storage.overlay import Overlay
+
+    overlay = Overlay(MemoryBackend())
+    calls: list[str] = []
+    overlay.begin()
+    overlay.on_rollback(lambda: calls.append("first"))
+    overlay.on_rollback(lambda: calls.append("second"))
+    overlay.rollback()
+    assert calls == ["second", "first"]
+
+
+def test_on_rollback_follows_a_committed_inner_layer_to_the_outer_one():
+    from runtime.storage.backend import MemoryBackend
+    from runtime.storage.overlay import Overlay
+
+    overlay = Overlay(MemoryBackend())
+    calls: list[str] = []
+    overlay.begin()
+    overlay.begin()
+    overlay.on_rollback(lambda: calls.append("inner"))
+    overlay.commit()
+    assert calls == []
+    overlay.rollback()
+    assert calls == ["inner"]
+
+
+def test_on_rollback_keeps_nothing_outside_layers_or_after_the_last_commit():
+    from runtime.storage.backend import MemoryBackend
+    from runtime.storage.overlay import Overlay
+
+    overlay = Overlay(MemoryBackend())
+    calls: list[str] = []
+    overlay.on_rollback(lambda: calls.append("outside"))
+    overlay.begin()
+    overlay.on_rollback(lambda: calls.append("committed"))
+    overlay.commit()
+    overlay.begin()
+    overlay.rollback()
+    assert calls == []

@@ -152,3 +152,33 @@ def test_weights_at_fails_when_the_version_is_unknown(rt):
     with pytest.raises(Versioning.UnknownVersion):
         versioning(rt).weights_at(model, 1)
 
+
+
+def test_record_training_update_works_undone_with_a_failed_call(rt):
+    """An update recorded by a call that then fails is rolled back with that call's storage layer."""
+    model = register(rt)
+    pallet = versioning(rt)
+    kept = train_block(rt, model, initial_weights(), 1, first_id=1)
+    overlay = rt.runtime.overlay
+    overlay.begin()  # the failing call's layer
+    dropped = training_step(kept, 2)
+    pallet.record_training_update(model, 2, dropped.indices, dropped.values)
+    overlay.rollback()
+    rt.next_block()
+    assert pallet.latest(model) == 1
+    assert pallet.version(model, 1).contributions == (1,)
+    assert pallet.weights_at(model, 1) == kept
+
+
+def test_record_training_update_works_kept_when_an_outer_layer_commits(rt):
+    model = register(rt)
+    pallet = versioning(rt)
+    overlay = rt.runtime.overlay
+    overlay.begin()
+    overlay.begin()
+    step = training_step(initial_weights(), 5)
+    pallet.record_training_update(model, 5, step.indices, step.values)
+    overlay.commit()
+    overlay.commit()
+    rt.next_block()
+    assert pallet.version(model, 1).contributions == (5,)
