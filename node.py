@@ -56,6 +56,9 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         help="serve unsafe methods (engine_*): auto = only on a loopback address",
     )
     parser.add_argument("--rpc-max-connections", type=int, default=100, help="open WebSocket connections")
+    parser.add_argument(
+        "--rpc-max-http-connections", type=int, default=1_000, help="open connections of any kind (RPC port)"
+    )
     parser.add_argument("--prometheus-port", type=int, default=9615, help="metrics port; 0 picks a free one")
     parser.add_argument("--prometheus-host", default="127.0.0.1", help="metrics listen address")
     parser.add_argument("--no-prometheus", action="store_true", help="do not serve metrics")
@@ -115,7 +118,9 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         author=args.author or ("alice" if args.dev else None),
         pool=PoolLimits(total=args.pool_limit, per_sender=args.pool_sender_limit),
         blocks=AuthorLimits(max_txs=args.max_block_txs),
-        rpc_limits=RpcLimits(max_ws_connections=args.rpc_max_connections),
+        rpc_limits=RpcLimits(
+            max_ws_connections=args.rpc_max_connections, max_http_connections=args.rpc_max_http_connections
+        ),
     )
 
 

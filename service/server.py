@@ -31,6 +31,7 @@ from service.subscriptions import Hub
 log = logging.getLogger("cmu.rpc")
 _AFTER: contextvars.ContextVar[list[Callable[[], None]]] = contextvars.ContextVar("after_response")
 _HEALTH = {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
+_TOO_MANY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,7 @@ class RpcLimits:
 
     max_body: int = 10 * 1024 * 1024
     max_ws_connections: int = 100
+    max_http_connections: int = 1_000
     max_in_flight: int = 512
     max_queued: int = 20_000
 
@@ -175,7 +177,14 @@ class _FastHttp(asyncio.Protocol):
         self._closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        if not isinstance(transport, asyncio.Transport):
+            transport.close()
+            return
+        if self._server.open_connections() >= self._server.limits.max_http_connections:
+            log.warning("refusing a connection: %d are open", self._server.open_connections())
+            transport.write(_TOO_MANY)
+            transport.close()
+            return
         self._transport = transport
         self._server._fast.add(self)
 
@@ -351,6 +360,11 @@ class RpcServer:
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._fast: set[_FastHttp] = set()
+
+    def open_connections(self) -> int:
+        """Connections open now: on the fast path plus those handed to aiohttp (WebSockets among them)."""
+        handed = len(self._runner.server.connections) if self._runner and self._runner.server else 0
+        return len(self._fast) + handed
 
     def app(self) -> web.Application:
         """The aiohttp application."""
