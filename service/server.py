@@ -380,7 +380,8 @@ class RpcServer:
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         fallback = self._runner.server
-        assert fallback is not None
+        if fallback is None:
+            raise RuntimeError("aiohttp's AppRunner.setup() did not create a server")
         loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(lambda: _FastHttp(self, fallback), sock=sock, backlog=128)
 
