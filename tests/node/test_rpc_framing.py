@@ -7,9 +7,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from runtime.errors import BadSignature
 from service.pool import PoolFull
-from service.rpc import Dispatcher, collect_methods, method
+from service.rpc import Dispatcher, collect_methods, method, parse_json
 
 
 class Api:
@@ -115,3 +117,27 @@ def test_batch_fails_when_empty_too_large_or_of_non_objects() -> None:
     assert ask([])["error"]["code"] == -32600
     assert ask([req("echo", [1])] * 3, max_batch=2)["error"]["code"] == -32600
     assert [a["error"]["code"] for a in ask([1, "x"])] == [-32600, -32600]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": [1.5, -0.25, 1e-7, 3]}',
+        '[NaN, Infinity, -Infinity]',
+        '[18446744073709551616, -9223372036854775809]',
+        '"\\ud800"',
+        '{"a": 1, "a": 2}',
+        '1e400',
+    ],
+)
+def test_parse_json_matches_the_stdlib(text: str) -> None:
+    expected = json.loads(text)
+    for payload in (text, text.encode()):
+        got = parse_json(payload)
+        assert repr(got) == repr(expected)
+
+
+def test_parse_json_fails_like_the_stdlib() -> None:
+    for bad in ("{", "[1,]", "\x00", b"\xff"):
+        with pytest.raises(ValueError):
+            parse_json(bad)
