@@ -134,11 +134,13 @@ class Metadata:
         return key
 
     def decode_storage(self, name: str, raw: bytes | None) -> Any:
-        """The JSON form of a stored value, or of the item's default when `raw` is None."""
+        """The JSON form of a stored value, or of the item's default when `raw` is None (None for an item
+        without a default)."""
         _, item = self.storage(name)
         schema = item["value"]["schema"]
         if raw is None:
-            return to_json(schema, item.get("default"), self.decode_call)
+            default = item.get("default")
+            return None if default is None else to_json(schema, default, self.decode_call)
         return to_json(schema, _unpack(raw, "a storage value"), self.decode_call)
 
     # --- events and extrinsics -------------------------------------------------------------------

@@ -53,9 +53,13 @@ def _watch(chain: Chain, keypair: Keypair, name: str, args: dict[str, Any], time
 
 
 def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: float = 60.0) -> bytes:
-    """Upload bytes as an artifact over several extrinsics; returns its root (already stored: no-op)."""
+    """Upload bytes as an artifact over several extrinsics and return its root. Bytes already stored are
+    claimed instead (one extrinsic holding the same deposit); nothing is sent if the signer holds a claim."""
     root = art.artifact_root(data)
-    if _exists(chain, root):
+    if chain.query("ModelRegistry.artifacts", [hex_of(root)]).exists:
+        claim_keys = [hex_of(root), hex_of(bytes(keypair.account))]
+        if not chain.query("ModelRegistry.claims", claim_keys).exists:
+            _watch(chain, keypair, "ModelRegistry.claim_artifact", {"root": hex_of(root)}, timeout)
         return root
     begun = _watch(
         chain, keypair, "ModelRegistry.begin_upload", {"root": hex_of(root), "size": len(data)}, timeout
@@ -66,16 +70,6 @@ def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: flo
         _watch(chain, keypair, "ModelRegistry.upload_chunk", args, timeout)
     _watch(chain, keypair, "ModelRegistry.finish_upload", {"upload": upload}, timeout)
     return root
-
-
-def _exists(chain: Chain, root: bytes) -> bool:
-    from client.errors import RpcError
-
-    try:
-        chain.client.request("model_download", [hex_of(root), 0, 0])
-    except RpcError:
-        return False
-    return True
 
 
 def download_artifact(

@@ -58,13 +58,13 @@ class ModelInfo:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Manifest:
-    """A stored artifact: size, ordered chunk hashes, who uploaded it, the deposit held and its users."""
+    """A stored artifact: size, ordered chunk hashes, its users (models, versions) and its claimants
+    (accounts holding a storage deposit for it: the uploader and those who claimed it since)."""
 
     size: U64
     chunks: tuple[H256, ...]
-    uploader: AccountId
-    deposit: Balance
     refs: U32
+    claims: U32
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

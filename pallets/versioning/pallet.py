@@ -336,7 +336,7 @@ class Versioning(Pallet):
         """A Maintainer publishes an artifact it uploaded as the model's next version (optional tag)."""
         who, info = self._maintainer(origin, model, MAINTAIN)
         self.registry.live_model(model)
-        self.registry.ensure_uploaded_by(artifact, who)
+        self.registry.ensure_claimed_by(artifact, who)
         store.decode_weights(self, info, self.registry.artifact_bytes(artifact))
         ensure(tag is None or (model, tag) not in self.tags, self.TagInUse, f"tag {tag!r} is taken")
         version = self.new_record(

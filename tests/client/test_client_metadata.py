@@ -116,6 +116,7 @@ def test_decode_storage_works_for_values_and_defaults(mock: MockRuntime, metadat
     assert metadata.decode_storage("System.parent_hash", None) == "0x" + "00" * 32
     assert metadata.decode_storage("Sudo.key", rt.read(sudo_pallet(mock).key.storage_key)) == hex_of(ALICE)
     assert metadata.decode_storage("Sudo.key", None) is None
+    assert metadata.decode_storage("ModelRegistry.models", None) is None  # a struct with no default
 
 
 def test_decode_storage_of_a_custom_pallet(mock: MockRuntime, metadata: Metadata) -> None:

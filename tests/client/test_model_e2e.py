@@ -37,11 +37,11 @@ def iris_model() -> tuple[Any, Any, np.ndarray]:
     return kind, weights, x[120:]
 
 
-def _register(url: str, root: str) -> int:
+def _register(url: str, root: str, signer: str = "alice") -> int:
     answer = cmu_json(
         url,
         "--signer",
-        "alice",
+        signer,
         "model",
         "register",
         "--name",
@@ -71,6 +71,19 @@ def iris_on_chain(node_url: str, iris_model: Any, tmp_path_factory: Any) -> tupl
     uploaded = cmu_json(node_url, "--signer", "alice", "model", "upload", str(file))
     assert uploaded["root"] == "0x" + art.artifact_root(file.read_bytes()).hex()
     return file, uploaded["root"], _register(node_url, uploaded["root"])
+
+
+def test_a_second_account_uploading_the_same_bytes_claims_them_and_registers(
+    node_url: str, iris_on_chain: Any
+) -> None:
+    file, root, _model = iris_on_chain
+    uploaded = cmu_json(node_url, "--signer", "charlie", "model", "upload", str(file))
+    assert uploaded["root"] == root
+    claim = cmu_json(node_url, "query", "ModelRegistry.claims", root, "charlie")
+    assert claim == len(file.read_bytes()) * 1_000  # DEPOSIT_PER_BYTE, held by charlie
+    model = _register(node_url, root, signer="charlie")
+    shown = cmu_json(node_url, "model", "get", str(model))
+    assert shown["artifact"] == root
 
 
 def test_upload_register_predict_and_download(

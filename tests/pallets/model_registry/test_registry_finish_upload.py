@@ -37,7 +37,8 @@ def test_finish_upload_works(rt):
     reg = registry(rt)
     bob = rt.account("bob")
     deposit = len(data) * PER_BYTE
-    assert reg.artifacts[root] == Manifest(len(data), (blake2_256(data),), bob, deposit, 0)
+    assert reg.artifacts[root] == Manifest(len(data), (blake2_256(data),), 0, 1)
+    assert reg.claims[root, bob] == deposit
     assert stored_bytes(rt, root) == data
     assert upload_id not in reg.uploads
     assert list(reg.upload_chunks.iter_prefix(upload_id)) == []
@@ -102,14 +103,29 @@ def test_finish_upload_fails_when_the_chunks_do_not_hash_to_the_root(rt):
     assert_noop(finish(rt, "alice", upload_id), ModelRegistry.RootMismatch)
 
 
-def test_finish_upload_fails_when_another_upload_stored_the_artifact_first(rt):
+def test_finish_upload_works_as_a_claim_when_another_upload_stored_the_artifact_first(rt):
     data = random_bytes(300)
     first = begin(rt, "alice", data)
     second = begin(rt, "bob", data)
     send_chunks(rt, "alice", first, data)
     send_chunks(rt, "bob", second, data)
     assert_ok(finish(rt, "alice", first))
-    assert_noop(finish(rt, "bob", second), ModelRegistry.ArtifactExists)
-    assert_ok(rt.call("bob", f"{REG}.abort_upload", upload=second))
-    assert held(rt, "bob") == 0
-    assert registry(rt).chunk_refs[blake2_256(data)] == 1
+    result = finish(rt, "bob", second)
+    assert_ok(result)
+    reg = registry(rt)
+    root = art.artifact_root(data)
+    assert reg.chunk_refs[blake2_256(data)] == 1  # bob's duplicate chunk was dropped
+    assert (reg.artifacts[root].claims, second in reg.uploads) == (2, False)
+    assert reg.claims[root, rt.account("bob")] == held(rt, "bob") == len(data) * PER_BYTE
+    assert result.events[-1] == ModelRegistry.ArtifactStored(root=root, size=300, uploader=rt.account("bob"))
+
+
+def test_finish_upload_works_releasing_the_deposit_of_a_second_upload_by_a_claimant(rt):
+    data = random_bytes(300)
+    uploads = [begin(rt, "alice", data), begin(rt, "alice", data)]
+    for upload_id in uploads:
+        send_chunks(rt, "alice", upload_id, data)
+        assert_ok(finish(rt, "alice", upload_id))
+    reg = registry(rt)
+    assert (reg.artifacts[art.artifact_root(data)].claims, held(rt, "alice")) == (1, len(data) * PER_BYTE)
+    assert reg.chunk_refs[blake2_256(data)] == 1

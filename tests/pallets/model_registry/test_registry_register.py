@@ -59,8 +59,8 @@ def test_register_works_storing_the_initial_weights_with_a_deposit(rt):
     assert info.created_at == rt.block_number
     assert stored_bytes(rt, root) == data
     manifest = reg.artifacts[root]
-    assert (manifest.size, manifest.uploader, manifest.refs) == (len(data), rt.account("alice"), 1)
-    assert manifest.deposit == len(data) * PER_BYTE
+    assert (manifest.size, manifest.refs, manifest.claims) == (len(data), 1, 1)
+    assert reg.claims[root, rt.account("alice")] == len(data) * PER_BYTE
     assert held(rt, "alice") == len(data) * PER_BYTE
     assert rt.free_balance("alice") == free - len(data) * PER_BYTE
     assert result.events == [
@@ -97,9 +97,20 @@ def test_register_works_with_an_uploaded_artifact_of_initial_weights(rt):
     )
 
 
-def test_register_fails_when_someone_else_uploaded_the_artifact(rt):
+def test_register_fails_when_the_owner_holds_no_claim_on_the_artifact(rt):
     root = upload(rt, "dave", trained_bytes("nearest_centroid"))
-    assert_noop(register(rt, "eve", kind="nearest_centroid", artifact=root), ModelRegistry.NotUploader)
+    assert_noop(register(rt, "eve", kind="nearest_centroid", artifact=root), ModelRegistry.NotClaimant)
+
+
+def test_register_works_with_an_artifact_claimed_from_another_uploader(rt):
+    data = trained_bytes("nearest_centroid")
+    root = upload(rt, "dave", data)
+    assert_ok(rt.call("eve", f"{REG}.claim_artifact", root=root))
+    model = register_ok(rt, "eve", kind="nearest_centroid", artifact=root)
+    reg = registry(rt)
+    assert reg.models[model].artifact == root
+    assert (reg.artifacts[root].refs, reg.artifacts[root].claims) == (1, 2)
+    assert held(rt, "eve") == held(rt, "dave") == len(data) * PER_BYTE
 
 
 def test_register_works_with_trained_weights(rt):
@@ -110,15 +121,17 @@ def test_register_works_with_trained_weights(rt):
     assert stored_bytes(rt, registry(rt).models[model].artifact) == data
 
 
-def test_register_works_sharing_identical_initial_weights_without_a_second_deposit(rt):
+def test_register_works_sharing_identical_initial_weights_each_owner_holding_a_claim(rt):
     first = register_ok(rt, "alice")
     second = register_ok(rt, "bob")
+    third = register_ok(rt, "bob")
     reg = registry(rt)
     root = reg.models[first].artifact
-    assert reg.models[second].artifact == root
-    assert reg.artifacts[root].refs == 2
-    assert held(rt, "bob") == 0  # bob pays nothing: the artifact (and its deposit) is alice's
-    assert held(rt, "alice") == reg.artifacts[root].deposit
+    assert reg.models[second].artifact == reg.models[third].artifact == root
+    assert (reg.artifacts[root].refs, reg.artifacts[root].claims) == (3, 2)  # stored once
+    deposit = reg.artifacts[root].size * PER_BYTE
+    assert reg.claims[root, rt.account("alice")] == reg.claims[root, rt.account("bob")] == deposit
+    assert held(rt, "alice") == held(rt, "bob") == deposit  # one claim each, however many models
 
 
 def test_register_works_through_a_signed_extrinsic_charging_fee_and_nonce(rt):

@@ -1,5 +1,5 @@
-"""ModelRegistry.remove_artifact: the uploader removes an artifact no model uses; chunks shared with other
-artifacts stay, the rest are deleted, and the deposit is released."""
+"""ModelRegistry.remove_artifact: a claimant releases its claim on an artifact no model uses and gets its
+deposit back; the last release deletes the artifact, keeping chunks shared with other artifacts."""
 
 from __future__ import annotations
 
@@ -94,9 +94,32 @@ def test_remove_artifact_fails_when_the_artifact_is_unknown(rt):
     assert_noop(remove(rt, "alice", art.artifact_root(FIRST)), ModelRegistry.UnknownArtifact)
 
 
-def test_remove_artifact_fails_when_the_caller_is_not_the_uploader(rt):
+def test_remove_artifact_fails_when_the_caller_holds_no_claim(rt):
     root = upload(rt, "alice", FIRST)
-    assert_noop(remove(rt, "bob", root), ModelRegistry.NotUploader)
+    assert_noop(remove(rt, "bob", root), ModelRegistry.NotClaimant)
+
+
+def test_remove_artifact_works_releasing_one_claim_while_others_keep_the_artifact(rt):
+    root = upload(rt, "alice", FIRST)
+    assert_ok(rt.call("bob", f"{REG}.claim_artifact", root=root))
+    result = remove(rt, "alice", root)
+    assert_ok(result)
+    reg = registry(rt)
+    assert result.events[-1] == ModelRegistry.ClaimReleased(root=root, who=rt.account("alice"))
+    assert (reg.artifacts[root].claims, held(rt, "alice")) == (1, 0)
+    assert reg.artifact_bytes(root) == FIRST
+    assert_ok(remove(rt, "bob", root))
+    assert rt.last_event() == ModelRegistry.ArtifactRemoved(root=root, chunks_deleted=4)
+    assert (list(reg.chunks.items()), held(rt, "bob")) == ([], 0)
+
+
+def test_remove_artifact_fails_when_a_claimant_model_uses_it_even_if_others_claim_it(rt):
+    data = trained_bytes("dense_perceptron")
+    root = upload(rt, "alice", data)
+    assert_ok(rt.call("bob", f"{REG}.claim_artifact", root=root))
+    register_ok(rt, "bob", artifact=root)
+    assert_noop(remove(rt, "alice", root), ModelRegistry.ArtifactInUse)
+    assert_noop(remove(rt, "bob", root), ModelRegistry.ArtifactInUse)
 
 
 def test_remove_artifact_fails_when_a_model_uses_it(rt):

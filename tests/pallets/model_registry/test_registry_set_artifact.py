@@ -39,9 +39,9 @@ def test_set_artifact_works(rt):
 def test_set_artifact_fails_when_someone_else_uploaded_the_artifact(rt):
     model = register_ok(rt, "alice", kind="sparse_perceptron")
     root = upload(rt, "bob", trained_bytes("sparse_perceptron"))
-    # bob's deposit pays for that artifact: letting alice pin it would lock bob's deposit for ever
+    # bob's deposit pays for that artifact: alice must hold a claim of her own to use it
     assert_noop(
-        rt.call("alice", f"{REG}.set_artifact", model=model, artifact=root), ModelRegistry.NotUploader
+        rt.call("alice", f"{REG}.set_artifact", model=model, artifact=root), ModelRegistry.NotClaimant
     )
 
 

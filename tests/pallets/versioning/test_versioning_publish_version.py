@@ -86,10 +86,10 @@ def test_publish_version_fails_when_the_artifact_is_unknown(rt):
     assert_noop(publish(rt, "alice", model, art.artifact_root(b"nothing")), ModelRegistry.UnknownArtifact)
 
 
-def test_publish_version_fails_when_someone_else_uploaded_the_artifact(rt):
+def test_publish_version_fails_when_the_caller_holds_no_claim_on_the_artifact(rt):
     model = register(rt)
     root = upload(rt, "bob", encode(trained(2)))
-    assert_noop(publish(rt, "alice", model, root), ModelRegistry.NotUploader)
+    assert_noop(publish(rt, "alice", model, root), ModelRegistry.NotClaimant)
 
 
 def test_publish_version_fails_when_the_weights_do_not_fit_the_model(rt):
