@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from consortium_chain import LocalChain, model_weights, publish_calls, register_calls
-from node_harness import run_cli
+from node_harness import NodeProcess, RpcCallError, run_cli
 
 from pallets.model_registry import artifact as art
 from pallets.versioning.types import Cause
@@ -286,3 +287,32 @@ def test_cli_export_proof_fails_clearly(built, tmp_path):
 def test_validator_names_in_the_proof_come_from_the_spec(built):
     assert built.proof["certificate"]["signerNames"] == ["alice", "bob", "dave"]
     assert SPEC.validators[3] == dev_validator("dave")
+
+
+# --- the RPC of a running node -----------------------------------------------------------------------
+
+
+def test_rpc_export_proof_works_on_a_running_node(built, tmp_path):
+    base = tmp_path / "node"
+    shutil.copytree(built.base, base)
+    node = NodeProcess("--chain", str(built.spec_file), "--base-path", str(base)).start()
+    try:
+        proof = node.rpc("provenance_exportProof", 0, 1)
+        assert proof == built.proof
+        assert node.rpc("provenance_exportProof", 0, 1, 3) == proof
+        by_hash = node.rpc("provenance_exportProof", 0, 2, "0x" + built.block_hashes[3].hex())
+        assert by_hash == built.export(0, 2)
+        with pytest.raises(RpcCallError) as refused:
+            node.rpc("provenance_exportProof", 0, 9)
+        assert refused.value.error["code"] == 4010
+        assert refused.value.error["data"]["error"] == "ProvenanceError"
+        with pytest.raises(RpcCallError) as no_cert:
+            node.rpc("provenance_exportProof", 0, 1, 4)
+        assert "no finality certificate" in no_cert.value.error["message"]
+        with pytest.raises(RpcCallError) as bad:
+            node.rpc("provenance_exportProof", "zero", 1)
+        assert bad.value.error["code"] == -32602
+    finally:
+        node.stop()
+        node.close()
+    assert verify_proof_file(proof, SPEC).record.number == 1
