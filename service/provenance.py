@@ -217,7 +217,10 @@ def _bytes(value: Any, what: str) -> bytes:
 def _check_chain(chain: Any, spec: ChainSpec, genesis: bytes) -> None:
     fields = _fields(chain, ("name", "id", "genesisHash"), "chain")
     if fields["name"] != spec.name or fields["id"] != spec.id:
-        raise ProvenanceError(f"the proof is for chain {fields['name']!r}, the spec is {spec.name!r}")
+        raise ProvenanceError(
+            f"the proof is for chain {fields['name']!r} ({fields['id']!r}), "
+            f"the spec is {spec.name!r} ({spec.id!r})"
+        )
     if _bytes(fields["genesisHash"], "chain.genesisHash") != genesis:
         raise ProvenanceError("the proof's genesis hash is not the spec's genesis")
 
