@@ -1,7 +1,8 @@
 """The cmu node's command line (console script `cmu-node`): flags -> configuration -> run.
 
 `python node.py --dev` runs a development chain (alice authoring, throw-away database); subcommands:
-key, build-spec, export-blocks, import-blocks, purge-chain. `python node.py --help` lists every flag.
+key, build-spec, export-blocks, import-blocks, purge-chain, export-proof, verify-proof.
+`python node.py --help` lists every flag.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _chain_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """--chain, --base-path, --dev (on the main parser and again on each subcommand)."""
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
-        "--chain", default=default, help="dev, local or a chain spec JSON file (default: dev)"
+        "--chain", default=default, help="dev, local, consortium or a chain spec JSON file (default: dev)"
     )
     parser.add_argument("--base-path", type=Path, default=default, help="data directory (default: per user)")
     parser.add_argument(
@@ -83,17 +84,37 @@ def build_parser() -> argparse.ArgumentParser:
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
     generate = key_sub.add_parser("generate", help="a new random key (file mode 0600)")
     generate.add_argument("--output", type=Path, default=None, help="key file to create (default: print)")
+    generate.add_argument(
+        "--validator", default=None, metavar="NAME", help="a validator key (ed25519 + BLS) named NAME"
+    )
+    generate.add_argument(
+        "--dev", dest="dev_keys", action="store_true", help="with --validator: NAME's public dev keys"
+    )
     inspect = key_sub.add_parser("inspect", help="the public key of a key file or a dev account")
     inspect.add_argument("file", type=Path, nargs="?", default=None)
     inspect.add_argument("--dev", dest="dev_name", default=None, metavar="NAME", help="a dev account name")
     spec = sub.add_parser("build-spec", help="print the chain spec JSON")
+    spec.add_argument(
+        "--validators",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated dev validator names (alice,bob,...) to list in the spec as its validators",
+    )
     exporter = sub.add_parser("export-blocks", help="write the chain's blocks to a file")
     exporter.add_argument("file", type=Path)
     importer = sub.add_parser("import-blocks", help="re-execute the blocks of a file into the database")
     importer.add_argument("file", type=Path)
     purge = sub.add_parser("purge-chain", help="delete the chain database")
     purge.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    for command in (spec, exporter, importer, purge):
+    proof = sub.add_parser("export-proof", help="write a model version's provenance proof (JSON file)")
+    proof.add_argument("--model", type=int, required=True, help="model id")
+    proof.add_argument("--version", type=int, required=True, help="version number")
+    proof.add_argument("--at", default=None, help="a certified block number or 0x-hash (default: newest)")
+    proof.add_argument("--out", type=Path, required=True, help="the proof file to write")
+    check = sub.add_parser("verify-proof", help="check a provenance proof offline against a chain spec")
+    check.add_argument("file", type=Path)
+    check.add_argument("--chain-spec", required=True, help="the chain spec (a JSON file, or dev/local/...)")
+    for command in (spec, exporter, importer, purge, proof):
         _chain_flags(command, suppress=True)
     return parser
 
@@ -136,16 +157,22 @@ def run_command(args: argparse.Namespace) -> int:
     chain = args.chain or "dev"
     if args.command == "key":
         if args.key_command == "generate":
+            if args.validator is not None:
+                return commands.validator_key_generate(args.validator, args.output, dev=args.dev_keys)
             return commands.key_generate(args.output)
         return commands.key_inspect(args.file, args.dev_name)
     if args.command == "build-spec":
-        return commands.build_spec(chain)
+        return commands.build_spec(chain, args.validators)
     if args.command == "export-blocks":
         return commands.export_blocks(chain, _db_path(args), args.file)
     if args.command == "import-blocks":
         return commands.import_blocks(chain, _db_path(args), args.file)
     if args.command == "purge-chain":
         return commands.purge_chain(_db_path(args), args.yes)
+    if args.command == "export-proof":
+        return commands.export_proof(chain, _db_path(args), args.model, args.version, args.at, args.out)
+    if args.command == "verify-proof":
+        return commands.verify_proof(args.file, args.chain_spec)
     from service.runner import NodeRunner
 
     return NodeRunner(node_config(args)).run()

@@ -1,4 +1,5 @@
-"""The node's offline subcommands: key, build-spec, export-blocks, import-blocks and purge-chain.
+"""The node's offline subcommands: key, build-spec, export-blocks, import-blocks, purge-chain, export-proof
+and verify-proof.
 
 Each returns the process exit code and prints its result to stdout (errors go to stderr via the caller).
 """
@@ -11,11 +12,22 @@ import sys
 from pathlib import Path
 
 from runtime.crypto import Keypair, dev_keypair
+from runtime.validators import dev_validator_keys, dev_validators
 from service.chaindb import ChainDbError
 from service.config import ConfigError, load_spec
 from service.importer import BadBlock, BlockImporter, write_block_file
-from service.keys import is_private, key_json, read_key_file, write_key_file
+from service.keys import (
+    generate_validator_keys,
+    is_private,
+    key_json,
+    read_key_file,
+    validator_key_json,
+    write_key_file,
+    write_validator_key_file,
+)
 from service.metrics import Metrics
+from service.provenance import ProvenanceError, verify_proof_file
+from service.provenance import export_proof as make_proof
 from service.runner import open_chain
 
 
@@ -27,6 +39,17 @@ def key_generate(output: Path | None) -> int:
         return 0
     write_key_file(output, keypair)
     print(json.dumps({**key_json(keypair, with_seed=False), "file": str(output)}, indent=2))
+    return 0
+
+
+def validator_key_generate(name: str, output: Path | None, *, dev: bool) -> int:
+    """Validator keys (random, or `name`'s public dev keys): written to `output` (mode 0600) or printed."""
+    keys = dev_validator_keys(name) if dev else generate_validator_keys(name)
+    if output is None:
+        print(json.dumps(validator_key_json(keys, with_secrets=True), indent=2))
+        return 0
+    write_validator_key_file(output, keys)
+    print(json.dumps({**validator_key_json(keys, with_secrets=False), "file": str(output)}, indent=2))
     return 0
 
 
@@ -45,9 +68,15 @@ def key_inspect(path: Path | None, dev_name: str | None) -> int:
     return 0
 
 
-def build_spec(chain: str) -> int:
-    """Print a chain spec as JSON."""
-    print(json.dumps(load_spec(chain).to_json(), indent=2))
+def build_spec(chain: str, validators: str | None = None) -> int:
+    """Print a chain spec as JSON; `validators` (comma-separated dev names) replaces its validator set."""
+    spec = load_spec(chain)
+    if validators is not None:
+        names = [n.strip() for n in validators.split(",") if n.strip()]
+        if not names or len(set(names)) != len(names):
+            raise ConfigError("--validators needs distinct comma-separated names, e.g. alice,bob,charlie")
+        spec = spec.with_validators(dev_validators(names))
+    print(json.dumps(spec.to_json(), indent=2))
     return 0
 
 
@@ -100,4 +129,60 @@ def purge_chain(db_path: Path, yes: bool) -> int:
             return 1
     shutil.rmtree(db_path)
     print(f"{db_path} removed")
+    return 0
+
+
+def _block_ref(at: str | None) -> int | bytes | None:
+    """--at: a block number or a 0x-prefixed 32-byte hash."""
+    if at is None:
+        return None
+    text = at.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        raw = bytes.fromhex(text[2:]) if text.startswith("0x") else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError(f"--at: expected a block number or a 0x-prefixed 32-byte hash, got {at!r}")
+    return raw
+
+
+def export_proof(chain: str, db_path: Path, model: int, version: int, at: str | None, out: Path) -> int:
+    """Write the provenance proof of a model version at a certified block (the node must be stopped)."""
+    spec = load_spec(chain)
+    block = _block_ref(at)
+    opened = open_chain(spec, db_path, create=False)
+    try:
+        proof = make_proof(spec, opened.runtime, opened.chaindb, model, version, block)
+    except (ProvenanceError, ChainDbError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        opened.close()
+    try:
+        out.write_text(json.dumps(proof, indent=2) + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+    block_info = proof["block"]["fields"]
+    print(f"Wrote the proof of model {model} version {version} at block #{block_info['number']} to {out}")
+    return 0
+
+
+def verify_proof(path: Path, chain_spec: str) -> int:
+    """Check a proof file offline against a chain spec; print what it proves (exit 1 if refused)."""
+    spec = load_spec(chain_spec)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        print(f"error: proof refused: {path} is not JSON: {exc}", file=sys.stderr)
+        return 1
+    try:
+        proven = verify_proof_file(data, spec)
+    except ProvenanceError as exc:
+        print(f"error: proof refused: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"verified": True, **proven.summary()}, indent=2))
     return 0
