@@ -28,11 +28,22 @@ from pallets.model_registry.types import (
 )
 from runtime.crypto import blake2_256
 from runtime.errors import DispatchError
+from runtime.hookspecs import hookspec
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
 from runtime.types import H256, U32, U64, AccountId, Balance, bounded_bytes
 
 UPLOAD_REASON = "registry/upload"
+
+
+class RegistryHooks:
+    """Hooks the registry calls on other pallets (added to the runtime's hook specs with the registry)."""
+
+    @hookspec
+    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
+        """set_artifact passed its checks and `model` is about to use `artifact` (set by `who`), the
+        registry's state not yet changed; Versioning makes it the model's next version. A DispatchError
+        raised here refuses the call."""
 
 
 def _register_weight(input_spec: InputSpec, labels: tuple[str, ...]) -> int:
@@ -43,6 +54,7 @@ class ModelRegistry(Pallet):
     """Tokenized models and their artifacts."""
 
     name, index = "ModelRegistry", 10
+    hookspecs = RegistryHooks
     CHUNK_SIZE = art.CHUNK_SIZE
     MAX_ARTIFACT_SIZE = 256 * 1024 * 1024
     DEPOSIT_PER_BYTE = 1_000
@@ -393,11 +405,13 @@ class ModelRegistry(Pallet):
 
     @call(index=6, weight=lambda model: 150_000)
     def set_artifact(self, origin: Origin, model: U32, artifact: H256) -> None:
-        """Point the model at another stored artifact (its weights are checked against the kind)."""
+        """Point the model at another stored artifact (its weights are checked against the kind); with
+        Versioning in the chain this also makes the artifact the model's next version."""
         info = self._owned_by(origin, model)
         ensure(not info.retired, self.Retired)
         self.ensure_uploaded_by(artifact, info.owner)
         self._check_weights(self.kind(info.kind), self.artifact_bytes(artifact), info.input_spec, info.labels)
+        self.runtime.hooks.model_artifact_changing(model=model, artifact=artifact, who=info.owner)
         self.reference_artifact(artifact)
         self.release_artifact(info.artifact)
         self.models[model] = dataclasses.replace(info, artifact=artifact)

@@ -296,11 +296,12 @@ class Versioning(Pallet):
 
     def new_record(self, model: int, parent: int | None, artifact: bytes, **fields: Any) -> VersionRecord:
         """The record of the model's next version, made in this block (not stored yet: see mint)."""
-        defaults: dict[str, Any] = {"notes_hash": None, "metrics": (), "tag": None, "contributions": ()}
+        defaults: dict[str, Any] = {"notes_hash": None, "metrics": (), "tag": None, "contributions": (),
+                                    "depth": 0}
         defaults.update(fields)
-        number, block = store.count(self, model), self.block_number()
+        number, block, phase = store.count(self, model), self.block_number(), self.runtime.phase
         return VersionRecord(model=model, number=number, parent=parent, artifact=artifact, block=block,
-                             **defaults)
+                             extrinsic=phase if phase >= 0 else None, **defaults)
 
     def mint(self, version: VersionRecord, delta: bytes = b"") -> None:
         """Store a new version (and version 0 first if needed), then emit VersionCreated."""
@@ -488,7 +489,14 @@ class Versioning(Pallet):
             fail(self.NoBlsKey, f"{who} has no BLS key")
         return key
 
-    # --- hooks: automatic training versions ------------------------------------------------------
+    # --- hooks ------------------------------------------------------------------------------------
+
+    @hookimpl
+    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
+        """The owner's ModelRegistry.set_artifact makes the artifact the model's next version (upload)."""
+        new = self.new_record(model, self.latest(model), artifact, author=AccountId(who), cause=Cause.UPLOAD)
+        self.mint(new)
+
 
     @hookimpl
     def on_initialize(self, block_number: int) -> int:

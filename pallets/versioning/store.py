@@ -53,6 +53,7 @@ def genesis_record(info: ModelInfo, model: int) -> VersionRecord:
         artifact=info.artifact,
         author=info.owner,
         block=info.created_at,
+        extrinsic=None,
         cause=Cause.UPLOAD,
         notes_hash=None,
         metrics=(),
