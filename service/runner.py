@@ -34,6 +34,7 @@ from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
 from service.validator import Validator
+from service.version_api import VersionApi
 
 log = logging.getLogger("cmu.node")
 #: A short GIL switch interval keeps RPC latency low while the author and validator threads compute.
@@ -204,7 +205,8 @@ class NodeRunner:
         config = self.config
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at)
-        dispatcher = Dispatcher(collect_methods(api, model_api), allow_unsafe=unsafe, metrics=self.metrics)
+        methods = collect_methods(api, model_api, VersionApi(model_api))
+        dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")
