@@ -39,7 +39,7 @@ from runtime import bls
 from runtime.errors import DispatchError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap
-from runtime.types import H256, U32, AccountId, ByteLength
+from runtime.types import H256, U32, U64, AccountId, ByteLength
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime
@@ -96,7 +96,8 @@ class Versioning(Pallet):
 
     @dataclasses.dataclass(frozen=True)
     class VersionCreated(Event):
-        """A new version was minted (full: its artifact is stored, not a delta)."""
+        """A new version was minted (full: its artifact is stored, not a delta). With the event's block and
+        phase (its extrinsic) it holds the whole record, so the history can be rebuilt from blocks alone."""
 
         model: U32
         version: U32
@@ -104,6 +105,11 @@ class Versioning(Pallet):
         artifact: H256
         cause: Cause
         full: bool
+        author: AccountId | None
+        tag: Tag | None  # type: ignore[valid-type]
+        notes_hash: H256 | None
+        metrics: tuple[Metric, ...]
+        contributions: tuple[U64, ...]
 
     @dataclasses.dataclass(frozen=True)
     class ChannelMoved(Event):
@@ -311,7 +317,8 @@ class Versioning(Pallet):
             self.tags[version.model, version.tag] = version.number
         created = self.VersionCreated(
             model=version.model, version=version.number, parent=version.parent, artifact=version.artifact,
-            cause=version.cause, full=version.full,
+            cause=version.cause, full=version.full, author=version.author, tag=version.tag,
+            notes_hash=version.notes_hash, metrics=version.metrics, contributions=version.contributions,
         )
         self.deposit_event(created)
 

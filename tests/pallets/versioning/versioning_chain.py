@@ -72,6 +72,7 @@ class Chain:
         self.models = ModelApi(SPEC, self.reader, self.chaindb, self.header_at)
         self.versions = VersionApi(self.models)
         self.nonces: dict[str, int] = {}
+        self.events: list[tuple[int, list[tuple[int, Event]]]] = []  # (block number, event records)
 
     def close(self) -> None:
         """Close LevelDB."""
@@ -105,6 +106,7 @@ class Chain:
         pending = builder.finish(dev_keypair("alice"))
         rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=True))
         self.chaindb.advance(pending.header, finalize=True)
+        self.events.append((pending.header.number, list(pending.events)))
         self.reader.head = pending.header
         self.reader.trie.set_root(pending.header.state_root)
         return results
