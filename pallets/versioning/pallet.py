@@ -106,7 +106,7 @@ class Versioning(Pallet):
         cause: Cause
         full: bool
         author: AccountId | None
-        tag: Tag | None  # type: ignore[valid-type]
+        tag: Tag | None
         notes_hash: H256 | None
         metrics: tuple[Metric, ...]
         contributions: tuple[U64, ...]
