@@ -57,8 +57,8 @@ def test_access_maintainer_publishes_and_a_reader_cannot(chain):
                          expires_at=None)]
     assert [r.error for r in chain.block(*grants)] == [None, None]
     for uploader, steps, upload_id in (("dave", 2, 0), ("bob", 3, 1)):
-        assert all(r.error is None for r in chain.block(*upload_extrinsics(chain, uploader,
-                                                                            encode(trained(steps)), upload_id)))
+        uploads = upload_extrinsics(chain, uploader, encode(trained(steps)), upload_id)
+        assert all(r.error is None for r in chain.block(*uploads))
 
     def publish(who: str, steps: int) -> str | None:
         root = art.artifact_root(encode(trained(steps)))
