@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pallets.model_registry import artifact as art
 from pallets.model_registry import query
 from pallets.versioning import query as versions
+from pallets.versioning.cache import WEIGHTS
 from pallets.versioning.types import STABLE, VersionRecord
 from runtime.crypto import blake2_256
 from runtime.executive import Runtime
@@ -40,9 +41,11 @@ def predict(rt: Runtime, model: int, rows: Any, fixed: bool, selector: versions.
     if versions.versioning(rt) is None:
         _refuse_selector(selector)
         return query.predict(rt, model, rows, fixed=fixed)
-    query.model_info(rt, model)  # UnknownModel before anything else
-    record = versions.resolve(rt, model, selector)
-    weights = versions.weights(rt, model, record)
+    info, spec = query.model_entry(rt, model)  # UnknownModel before anything else
+    record = versions.resolve_known(rt, model, info, selector)
+    weights = WEIGHTS.get(record.artifact, info.kind, spec, len(info.labels))
+    if weights is None:
+        weights = versions.weights(rt, model, record)
     answer = query.predict(rt, model, rows, root=record.artifact, fixed=fixed, weights=weights)
     answer["version"] = record.number
     return answer

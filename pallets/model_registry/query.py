@@ -74,6 +74,11 @@ def model_info(rt: Runtime, model: int) -> ModelInfo:
     return _model_entry(rt, model)[0]
 
 
+def model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
+    """(model token, its models-package InputSpec), decoded once per stored value; QueryError UnknownModel."""
+    return _model_entry(rt, model)
+
+
 def _model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
     """(model token, its models-package InputSpec), the decoding cached by the stored bytes."""
     reg = registry(rt)

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from models.weights import Weights
 from pallets.model_registry import artifact as art
 from pallets.model_registry.query import QueryError
+from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
 from pallets.versioning.pallet import Versioning
-from pallets.versioning.types import STABLE, VersionRecord
+from pallets.versioning.types import LATEST, STABLE, VersionRecord
 from runtime.crypto import blake2_256
 from runtime.errors import DispatchError
 
@@ -52,6 +53,29 @@ def resolve(rt: Runtime, model: int, selector: Selector) -> VersionRecord:
         return pallet.version(model, pallet.resolve(model, None, selector))
     except DispatchError as exc:
         raise refused(exc) from exc
+
+
+def resolve_known(rt: Runtime, model: int, info: ModelInfo, selector: Selector) -> VersionRecord:
+    """resolve() for a model whose token the caller has already read (the prediction path): the same
+    answer and refusals, without reading and decoding the token again."""
+    pallet = required(rt)
+    count = pallet.version_count.get(model) or 1
+    number: int | None
+    if selector is None:
+        number = pallet.channels.get(model, STABLE)
+        number = count - 1 if number is None else number
+    elif isinstance(selector, int):
+        number = selector
+    else:
+        number = count - 1 if selector == LATEST else pallet.channels.get(model, selector)
+        if number is None:
+            raise QueryError("UnknownChannel", f"model {model} has no channel {selector!r}")
+    found = pallet.versions.get(model, number)
+    if found is None and number == 0 and model not in pallet.version_count:
+        return store.genesis_record(info, model)
+    if found is None:
+        raise QueryError("UnknownVersion", f"model {model} has no version {number}")
+    return found
 
 
 def weights(rt: Runtime, model: int, record: VersionRecord) -> Weights:

@@ -53,3 +53,26 @@ def test_verify_fails_when_the_model_is_unknown(rt):
     with pytest.raises(QueryError) as raised:
         query.verify(rt.runtime, 5, 0, b"\0" * 32)
     assert raised.value.error == "UnknownModel"
+
+
+def test_resolve_known_works_like_the_pallets_resolve(rt):
+    from runtime.testing import assert_ok
+
+    untouched, model = register(rt), register(rt)
+    publish_trained(rt, model, 2)
+    publish_trained(rt, model, 4)
+    pallet = versioning(rt)
+    reg = pallet.registry
+    for selector in (None, 0, "latest"):
+        assert query.resolve_known(rt.runtime, untouched, reg.model(untouched), selector) == pallet.version(
+            untouched, pallet.resolve(untouched, None, selector))
+    for selectors in ((None, 0, 2, "latest"), (None, 0, 1, 2, "latest", "stable")):
+        if "stable" in selectors:
+            assert_ok(rt.call("alice", "Versioning.set_channel", model=model, channel="stable", version=1))
+        for selector in selectors:
+            expected = pallet.version(model, pallet.resolve(model, None, selector))
+            assert query.resolve_known(rt.runtime, model, reg.model(model), selector) == expected
+    for selector, error in ((3, "UnknownVersion"), ("beta", "UnknownChannel")):
+        with pytest.raises(QueryError) as raised:
+            query.resolve_known(rt.runtime, model, reg.model(model), selector)
+        assert raised.value.error == error
