@@ -14,12 +14,16 @@ from client.convert import to_wire
 from client.errors import ArgumentError
 from client.output import Output, table
 from client.signer import load_signer
+from client.version_commands import add_version_commands, version_selector
+
+VERSION_HELP = "version number or channel (default: stable when set, else latest)"
 
 
 def add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the `model` command group on the CLI's subparsers."""
     model = sub.add_parser(
-        "model", parents=[common], help="models: list, get, register, upload, download, predict"
+        "model", parents=[common],
+        help="models: list, get, register, upload, download, predict, history, verify, diff",
     )
     group = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
     listing = group.add_parser("list", parents=[common], help="models, all or one owner's")
@@ -39,8 +43,10 @@ def add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     down.add_argument("artifact", help="model id or 0x artifact root")
     down.add_argument("--output", "-o", type=Path, required=True)
     down.add_argument("--at", help="block hash or number")
+    down.add_argument("--version", help=VERSION_HELP)
     down.set_defaults(handler=cmd_download)
     _add_predict(group.add_parser("predict", parents=[common], help="labels and scores, free, from the node"))
+    add_version_commands(group, common)
 
 
 def _add_register(reg: argparse.ArgumentParser) -> None:
@@ -67,6 +73,7 @@ def _add_predict(pred: argparse.ArgumentParser) -> None:
     pred.add_argument("--file", type=Path, help="rows from a CSV file (one row per line) or a JSON list")
     pred.add_argument("--at", help="block hash or number")
     pred.add_argument("--fixed", action="store_true", help="rows are Q.16 integers")
+    pred.add_argument("--version", help=VERSION_HELP)
     pred.set_defaults(handler=cmd_predict)
 
 
@@ -135,7 +142,10 @@ def cmd_download(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     ref: int | bytes = (
         int(args.artifact) if args.artifact.isdigit() else bytes.fromhex(args.artifact.removeprefix("0x"))
     )
-    got = models.download_artifact(chain, ref, at=args.at)
+    selector = version_selector(args.version)
+    if selector is not None and not isinstance(ref, int):
+        raise ArgumentError("--version goes with a model id, not with an artifact root")
+    got = models.download_artifact(chain, ref, at=args.at, version=selector)
     args.output.write_bytes(got.data)
     summary = {"root": hex_of(got.root), "size": len(got.data), "block": got.block_hash, "verified": True}
     out.emit(summary, table([(k, v) for k, v in summary.items()]))
@@ -145,8 +155,12 @@ def cmd_download(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 def cmd_predict(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Predict rows with a model (no transaction, no fee)."""
     rows = _rows(args)
-    answer = chain.client.request("model_predict", [args.model, rows, args.at, args.fixed])
+    params = [args.model, rows, args.at, args.fixed]
+    selector = version_selector(args.version)
+    answer = chain.client.request("model_predict", [*params, selector] if selector is not None else params)
     lines = [f"{p['name']}\t(label {p['label']}, scores {p['scores']})" for p in answer["predictions"]]
+    if "version" in answer:
+        lines.insert(0, f"version {answer['version']} ({answer['artifact']})")
     out.emit(answer, "\n".join(lines))
     return 0
 

@@ -73,28 +73,67 @@ def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: flo
 
 
 def download_artifact(
-    chain: Chain, artifact: int | bytes, *, at: str | None = None, fetch: Fetch | None = None
+    chain: Chain,
+    artifact: int | bytes,
+    *,
+    at: str | None = None,
+    fetch: Fetch | None = None,
+    version: int | str | None = None,
 ) -> Download:
-    """Download and verify a model's current artifact (by id) or an artifact (by root)."""
+    """Download and verify an artifact (by root), or a model's weights (by id) at `version` (a number or a
+    channel; by default the node's: stable when set, else latest, on a chain with Versioning)."""
     call = fetch or (lambda method, params: chain.client.request(method, params))
     ref: Any = artifact if isinstance(artifact, int) else hex_of(artifact)
-    first = call("model_download", [ref, 0, 16, at])
+    first = call("model_download", [ref, 0, 16, at, version] if version is not None else [ref, 0, 16, at])
     block_hash = str(first["at"])
     header = chain.client.request("chain_getHeader", [block_hash])
     state_root = from_hex(header["stateRoot"], "state root")
     root = from_hex(first["root"], "artifact root")
+    rebuilt = first.get("manifestKey") is None
+    if first.get("versionKey") is not None:
+        _check_version_record(first, state_root, root, required=rebuilt)
     pieces, page = [], first
     while True:
-        pieces.extend(_verified_page(page, state_root, root))
+        pieces.extend(_rebuilt_page(page) if rebuilt else _verified_page(page, state_root, root))
         if len(pieces) >= int(page["chunkCount"]):
             break
-        page = call("model_download", [hex_of(root), len(pieces), 16, block_hash])
+        again = [ref, len(pieces), 16, block_hash, int(first["version"])] if rebuilt else [
+            hex_of(root), len(pieces), 16, block_hash]
+        page = call("model_download", again)
     data = b"".join(pieces)
     try:
         art.verify_artifact(data, root)
     except art.ArtifactMismatch as exc:
         raise DownloadRefused(str(exc)) from exc
     return Download(root, data, block_hash, state_root)
+
+
+def _check_version_record(page: dict[str, Any], state_root: bytes, root: bytes, *, required: bool) -> None:
+    """The version record proven under `state_root` names `root` (required for rebuilt bytes, which
+    have no stored manifest: the record's root is then all that vouches for them)."""
+    from pallets.versioning.types import VersionRecord
+
+    key = from_hex(page["versionKey"], "version key")
+    proof = [from_hex(node, "proof node") for node in page["proof"]]
+    try:
+        raw = verify_proof_multi(state_root, [key], proof)[key]
+    except (ProofError, KeyError) as exc:
+        raise DownloadRefused(f"the version record's proof does not verify: {exc}") from exc
+    if raw is None:  # version 0 of a model Versioning has not touched: only its stored artifact vouches
+        if required:
+            raise DownloadRefused("no version record in the state of that block vouches for these bytes")
+        return
+    try:
+        record: VersionRecord = decode(VersionRecord, raw)
+    except CodecError as exc:
+        raise DownloadRefused(f"the proven version record does not decode: {exc}") from exc
+    if record.artifact != root or record.number != int(page["version"]):
+        raise DownloadRefused("the proven version record names another artifact root or version")
+
+
+def _rebuilt_page(page: dict[str, Any]) -> list[bytes]:
+    """The chunks of a rebuilt (delta) version: checked as a whole against the proven root afterwards."""
+    return [from_hex(c, "chunk") for c in page["chunks"]]
 
 
 def _verified_page(page: dict[str, Any], state_root: bytes, root: bytes) -> list[bytes]:

@@ -171,7 +171,7 @@ def _dev_like(
         name=name,
         id=chain_id,
         chain_type=kind,
-        pallets=("System", "Balances", "Sudo", "ModelRegistry", *extra),
+        pallets=("System", "Balances", "Sudo", "ModelRegistry", "Versioning", *extra),
         genesis=genesis,
         properties={"tokenSymbol": "UNIT", "tokenDecimals": 12},
     )

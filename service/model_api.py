@@ -18,9 +18,10 @@ from runtime.executive import META_HEAD, Runtime
 from runtime.genesis import ChainSpec
 from runtime.storage.backend import Backend
 from runtime.storage.overlay import STATE_PREFIX
+from service import version_api
 from service.chaindb import ChainDb
 from service.rpc import RpcError, bad_params, method
-from service.rpc_api import parse_account, parse_hex, parse_number
+from service.rpc_api import parse_account, parse_number
 
 QUERY_REFUSED = 4000
 _VIEWS = 8
@@ -81,7 +82,7 @@ class ModelApi:
         self._views: OrderedDict[bytes, Runtime] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _runtime(self, at: Any) -> Runtime:
+    def runtime_at(self, at: Any) -> Runtime:
         """The read runtime for plain reads: the head's, or a view pinned to block `at`."""
         return self.head_runtime if at is None else self._view(at)
 
@@ -96,7 +97,8 @@ class ModelApi:
             view = self._views.get(block_hash)
             if view is None:
                 backend = HistoricBackend(self.head_runtime.backend, self.chaindb, header)
-                view = Runtime(self.spec, backend)
+                pallets = [type(p) for p in self.head_runtime.pallets]  # the head runtime's, also added ones
+                view = Runtime(self.spec, backend, extra_pallets=pallets)
                 self._views[block_hash] = view
                 while len(self._views) > _VIEWS:
                     self._views.popitem(last=False)
@@ -107,42 +109,45 @@ class ModelApi:
     def model_get(self, model: Any, at: Any = None) -> dict[str, Any]:
         """A model's public description."""
         model_id = parse_number(model, "model")
-        return _answer(lambda: query.model_json(model_id, query.model_info(self._runtime(at), model_id)))
+
+        def run() -> dict[str, Any]:
+            rt = self.runtime_at(at)
+            described = query.model_json(model_id, query.model_info(rt, model_id))
+            return {**described, **version_api.model_json_extra(rt, model_id)}
+
+        return answer(run)
 
     @method("model_list")
     def model_list(self, owner: Any = None, start: Any = 0, limit: Any = 50) -> dict[str, Any]:
         """Models in id order (all, or one owner's), paged: {"models": [...], "next": id|null}."""
         who = None if owner is None else bytes(parse_account(owner))
         first, count = parse_number(start, "start"), parse_number(limit, "limit")
-        return _answer(lambda: query.list_models(self.head_runtime, who, first, count))
+        return answer(lambda: query.list_models(self.head_runtime, who, first, count))
 
     @method("model_predict")
-    def model_predict(self, model: Any, rows: Any, at: Any = None, fixed: Any = False) -> dict[str, Any]:
-        """Labels and Q.16 scores for one row or a batch (real values, or Q.16 ints with fixed=true)."""
-        model_id = parse_number(model, "model")
+    def model_predict(
+        self, model: Any, rows: Any, at: Any = None, fixed: Any = False, version: Any = None
+    ) -> dict[str, Any]:
+        """Labels and Q.16 scores for one row or a batch (real values, or Q.16 ints with fixed=true), at a
+        version (number or channel; default stable when set, else latest) on a chain with Versioning."""
+        model_id, selector = parse_number(model, "model"), version_api.parse_selector(version)
         if not isinstance(fixed, bool):
             raise bad_params("fixed must be a boolean")
-        return _answer(lambda: query.predict(self._runtime(at), model_id, rows, fixed=fixed))
+        return answer(lambda: version_api.predict(self.runtime_at(at), model_id, rows, fixed, selector))
 
     @method("model_download")
     def model_download(
-        self, artifact: Any, start: Any = 0, count: Any = 16, at: Any = None
+        self, artifact: Any, start: Any = 0, count: Any = 16, at: Any = None, version: Any = None
     ) -> dict[str, Any]:
-        """Chunks of an artifact (a 0x root, or a model id for its current artifact) with a read proof."""
+        """Chunks of an artifact (a 0x root, or a model id for its current weights or `version`) with a
+        read proof."""
         first, many = parse_number(start, "start"), parse_number(count, "count")
-
-        def run() -> dict[str, Any]:
-            rt = self._view(at)
-            if isinstance(artifact, int) and not isinstance(artifact, bool):
-                root = query.model_info(rt, artifact).artifact
-            else:
-                root = parse_hex(artifact, "artifact root", 32)
-            return query.download(rt, root, first, many)
-
-        return _answer(run)
+        selector = version_api.parse_selector(version)
+        return answer(lambda: version_api.download(self._view(at), artifact, first, many, selector))
 
 
-def _answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a query; a QueryError becomes JSON-RPC error 4000 with {"error", "message"}."""
     try:
         return run()
     except query.QueryError as exc:

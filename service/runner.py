@@ -35,6 +35,7 @@ from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
 from service.validator import Validator
+from service.version_api import VersionApi
 
 log = logging.getLogger("cmu.node")
 #: A short GIL switch interval keeps RPC latency low while the author and validator threads compute.
@@ -206,7 +207,7 @@ class NodeRunner:
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at)
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb)
-        methods = collect_methods(api, model_api, provenance_api)
+        methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api)
         dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)

@@ -24,11 +24,22 @@ from pallets.model_registry.types import (
     Name,
 )
 from runtime.errors import DispatchError
+from runtime.hookspecs import hookspec
 from runtime.pallet import Event, Origin, call, ensure, fail
 from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
 from runtime.types import H256, U32, AccountId
 
 __all__ = ["UPLOAD_REASON", "ModelRegistry"]
+
+
+class RegistryHooks:
+    """Hooks the registry calls on other pallets (added to the runtime's hook specs with the registry)."""
+
+    @hookspec
+    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
+        """set_artifact passed its checks and `model` is about to use `artifact` (set by `who`), the
+        registry's state not yet changed; Versioning makes it the model's next version. A DispatchError
+        raised here refuses the call."""
 
 
 def _register_weight(input_spec: InputSpec, labels: tuple[str, ...]) -> int:
@@ -39,6 +50,7 @@ class ModelRegistry(ArtifactStore):
     """Tokenized models and their artifacts."""
 
     name, index = "ModelRegistry", 10
+    hookspecs = RegistryHooks
 
     next_model: StorageValue[int] = StorageValue(U32, default=0, doc="The id the next model gets.")
     models: StorageMap[int, ModelInfo] = StorageMap(U32, ModelInfo, doc="Model tokens by id.")
@@ -240,11 +252,13 @@ class ModelRegistry(ArtifactStore):
 
     @call(index=6, weight=lambda model: 150_000)
     def set_artifact(self, origin: Origin, model: U32, artifact: H256) -> None:
-        """Point the model at another stored artifact (its weights are checked against the kind)."""
+        """Point the model at another stored artifact (its weights are checked against the kind); with
+        Versioning in the chain this also makes the artifact the model's next version."""
         info = self._owned_by(origin, model)
         ensure(not info.retired, self.Retired)
         self.ensure_claimed_by(artifact, info.owner)
         self._check_weights(self.kind(info.kind), self.artifact_bytes(artifact), info.input_spec, info.labels)
+        self.runtime.hooks.model_artifact_changing(model=model, artifact=artifact, who=info.owner)
         self.reference_artifact(artifact)
         self.release_artifact(info.artifact)
         self.models[model] = dataclasses.replace(info, artifact=artifact)

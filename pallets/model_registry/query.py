@@ -74,6 +74,11 @@ def model_info(rt: Runtime, model: int) -> ModelInfo:
     return _model_entry(rt, model)[0]
 
 
+def model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
+    """(model token, its models-package InputSpec), decoded once per stored value; QueryError UnknownModel."""
+    return _model_entry(rt, model)
+
+
 def _model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
     """(model token, its models-package InputSpec), the decoding cached by the stored bytes."""
     reg = registry(rt)
@@ -169,20 +174,30 @@ def load_weights(
 
 
 def predict(
-    rt: Runtime, model: int, rows: Any, *, root: bytes | None = None, fixed: bool = False
+    rt: Runtime,
+    model: int,
+    rows: Any,
+    *,
+    root: bytes | None = None,
+    fixed: bool = False,
+    weights: Any = None,
 ) -> dict[str, Any]:
     """Labels and scores for one row or a batch, computed from the state, with no transaction or fee.
 
     Rows are real numbers (quantized here to Q.16, refusing NaN, infinities and out-of-range values) or,
     with `fixed`, Q.16 integers as the chain stores them. Sparse rows are lists of feature indices or
     {index: value} objects (keys may be decimal strings, as in JSON). Scores are Q.16 integers.
+    `weights`: already decoded weights whose artifact root is `root` (a version's, from Versioning).
     """
     from models.errors import ModelError
 
     info, spec = _model_entry(rt, model)
     batch = _as_batch(rows)
     try:
-        kind, weights = load_weights(rt, info, root, spec)
+        if weights is None:
+            kind, weights = load_weights(rt, info, root, spec)
+        else:
+            kind = registry(rt).kind(info.kind)
         prepare = kind.prepare_rows if fixed else kind.quantize
         labels, scores = kind.predict(weights, prepare(batch, spec))
     except (ModelError, DispatchError) as exc:  # DispatchError: an unknown `root` or kind

@@ -4,6 +4,10 @@ quorum promotion of `stable` (one approval at a time or one BLS aggregate) and a
 Maintainers are those the `model_access` hook allows the action "publish_version" (for publishing, rollback,
 channels, deprecation, approvals and aggregate signers alike); when no access pallet answers (None) only
 the model's owner is a Maintainer. set_quorum is the owner's alone.
+With Versioning, a model's current weights are its latest version (model_get shows its root; predictions
+and downloads read it unless a version, a pin or stable says otherwise). ModelInfo.artifact keeps the
+registry's meaning, the artifact registered or last set with set_artifact, and set_artifact also makes it
+the next version (the model_artifact_changing hook), so nothing changes the weights outside the history.
 Version 0 is created lazily: the first call or API that writes versions of a model stores the registry's
 current artifact as version 0 (ensure_genesis_version); until then reads see it as an implicit version 0.
 """
@@ -39,7 +43,7 @@ from runtime import bls
 from runtime.errors import DispatchError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap
-from runtime.types import H256, U32, AccountId, ByteLength
+from runtime.types import H256, U32, U64, AccountId, ByteLength
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime
@@ -96,7 +100,8 @@ class Versioning(Pallet):
 
     @dataclasses.dataclass(frozen=True)
     class VersionCreated(Event):
-        """A new version was minted (full: its artifact is stored, not a delta)."""
+        """A new version was minted (full: its artifact is stored, not a delta). With the event's block and
+        phase (its extrinsic) it holds the whole record, so the history can be rebuilt from blocks alone."""
 
         model: U32
         version: U32
@@ -104,6 +109,11 @@ class Versioning(Pallet):
         artifact: H256
         cause: Cause
         full: bool
+        author: AccountId | None
+        tag: Tag | None
+        notes_hash: H256 | None
+        metrics: tuple[Metric, ...]
+        contributions: tuple[U64, ...]
 
     @dataclasses.dataclass(frozen=True)
     class ChannelMoved(Event):
@@ -281,10 +291,11 @@ class Versioning(Pallet):
     def _maintainer(self, origin: Origin, model: int, action: str) -> tuple[AccountId, ModelInfo]:
         who = origin.ensure_signed()
         info = self.registry.model(model)
-        self._ensure_maintainer(who, model, info, action)
+        self.ensure_maintainer(who, model, info, action)
         return who, info
 
-    def _ensure_maintainer(self, who: AccountId, model: int, info: ModelInfo, action: str) -> None:
+    def ensure_maintainer(self, who: AccountId, model: int, info: ModelInfo, action: str) -> None:
+        """NotMaintainer unless `who` may take `action` (the model_access hook, else the owner)."""
         answer = self.runtime.hooks.model_access(who=who, model=model, action=action)
         allowed = who == info.owner if answer is None else answer
         ensure(allowed, self.NotMaintainer, f"{who} may not {action} on model {model}")
@@ -296,11 +307,12 @@ class Versioning(Pallet):
 
     def new_record(self, model: int, parent: int | None, artifact: bytes, **fields: Any) -> VersionRecord:
         """The record of the model's next version, made in this block (not stored yet: see mint)."""
-        defaults: dict[str, Any] = {"notes_hash": None, "metrics": (), "tag": None, "contributions": ()}
+        defaults: dict[str, Any] = {"notes_hash": None, "metrics": (), "tag": None, "contributions": (),
+                                    "depth": 0}
         defaults.update(fields)
-        number, block = store.count(self, model), self.block_number()
+        number, block, phase = store.count(self, model), self.block_number(), self.runtime.phase
         return VersionRecord(model=model, number=number, parent=parent, artifact=artifact, block=block,
-                             **defaults)
+                             extrinsic=phase if phase >= 0 else None, **defaults)
 
     def mint(self, version: VersionRecord, delta: bytes = b"") -> None:
         """Store a new version (and version 0 first if needed), then emit VersionCreated."""
@@ -310,16 +322,10 @@ class Versioning(Pallet):
             self.tags[version.model, version.tag] = version.number
         created = self.VersionCreated(
             model=version.model, version=version.number, parent=version.parent, artifact=version.artifact,
-            cause=version.cause, full=version.full,
+            cause=version.cause, full=version.full, author=version.author, tag=version.tag,
+            notes_hash=version.notes_hash, metrics=version.metrics, contributions=version.contributions,
         )
         self.deposit_event(created)
-
-    def _move_stable(self, model: int, version: int) -> None:
-        self.channels[model, STABLE] = version
-        self.approvals.clear_prefix(model)
-
-    def _approvers(self, model: int, version: int) -> list[AccountId]:
-        return [who for (number, who), _ in self.approvals.iter_prefix(model) if number == version]
 
     # --- calls: versions -------------------------------------------------------------------------
 
@@ -439,11 +445,11 @@ class Versioning(Pallet):
         who, _ = self._maintainer(origin, model, MAINTAIN)
         self._usable(model, version)
         ensure((model, (version, who)) not in self.approvals, self.AlreadyApproved)
-        approvals = len(self._approvers(model, version)) + 1
+        approvals = len(bls_quorum.approvers(self, model, version)) + 1
         self.ensure_genesis_version(model)
         promoted = approvals >= max(1, self.quorum[model])
         if promoted:
-            self._move_stable(model, version)
+            bls_quorum.move_stable(self, model, version)
         else:
             self.approvals[model, (version, who)] = True
         self.deposit_event(
@@ -471,24 +477,24 @@ class Versioning(Pallet):
         target = self._usable(model, version)
         ensure(signers, self.NoSigners)
         ensure(len(set(signers)) == len(signers), self.DuplicateSigner)
-        keys = [self._signer_key(who, model, info) for who in signers]
-        approvers = set(signers) | set(self._approvers(model, version))
+        keys = [bls_quorum.signer_key(self, who, model, info) for who in signers]
+        approvers = set(signers) | set(bls_quorum.approvers(self, model, version))
         needed = max(1, self.quorum[model])
         ensure(len(approvers) >= needed, self.QuorumNotMet, f"{len(approvers)} of {needed} approvals")
         message = bls_quorum.promotion_message(model, version, target.artifact)
         ensure(bls_quorum.aggregate_valid(keys, message, signature), self.BadAggregateSignature)
         self.ensure_genesis_version(model)
-        self._move_stable(model, version)
+        bls_quorum.move_stable(self, model, version)
         self.deposit_event(self.ChannelMoved(model=model, channel=STABLE, version=version))
 
-    def _signer_key(self, who: AccountId, model: int, info: ModelInfo) -> bytes:
-        self._ensure_maintainer(who, model, info, MAINTAIN)
-        key = self.bls_keys.get(who)
-        if key is None:
-            fail(self.NoBlsKey, f"{who} has no BLS key")
-        return key
+    # --- hooks ------------------------------------------------------------------------------------
 
-    # --- hooks: automatic training versions ------------------------------------------------------
+    @hookimpl
+    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
+        """The owner's ModelRegistry.set_artifact makes the artifact the model's next version (upload)."""
+        new = self.new_record(model, self.latest(model), artifact, author=AccountId(who), cause=Cause.UPLOAD)
+        self.mint(new)
+
 
     @hookimpl
     def on_initialize(self, block_number: int) -> int:

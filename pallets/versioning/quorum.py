@@ -1,5 +1,5 @@
-"""Quorum promotion helpers: the message Maintainers sign with BLS to move `stable`, and the weights
-charged for pairing checks.
+"""Quorum promotion helpers: the message Maintainers sign with BLS to move `stable`, the weights charged
+for pairing checks, pending approvals and aggregate signers' keys.
 
 Weights are charged as for py-ecc, the slower BLS backend, since the runtime cannot know which backend a
 validator runs. The scale is 1 weight ~ 1 ns (a block's 2_000_000_000 limit ~ 2 s of work); one pairing
@@ -9,8 +9,16 @@ check costs about 0.5 s with py-ecc, and each signer's key adds a G1 decompressi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from pallets.model_registry.types import ModelInfo
+from pallets.versioning.types import STABLE
 from runtime import bls
+from runtime.pallet import fail
+from runtime.types import AccountId
+
+if TYPE_CHECKING:
+    from pallets.versioning.pallet import Versioning
 
 PROMOTE_DOMAIN = b"cmu-versioning/promote"
 PAIRING_CHECK_WEIGHT = 500_000_000
@@ -32,3 +40,23 @@ def aggregate_weight(signers: Sequence[bytes]) -> int:
 def aggregate_valid(keys: Sequence[bytes], message: bytes, signature: bytes) -> bool:
     """The aggregate signature of `keys` (each registered with a proof of possession) over `message`."""
     return bls.fast_aggregate_verify(list(keys), message, signature)
+
+
+def approvers(pallet: Versioning, model: int, version: int) -> list[AccountId]:
+    """The Maintainers whose approvals of moving stable to `version` are pending."""
+    return [who for (number, who), _ in pallet.approvals.iter_prefix(model) if number == version]
+
+
+def move_stable(pallet: Versioning, model: int, version: int) -> None:
+    """Point stable at `version` and drop every pending approval of the model."""
+    pallet.channels[model, STABLE] = version
+    pallet.approvals.clear_prefix(model)
+
+
+def signer_key(pallet: Versioning, who: AccountId, model: int, info: ModelInfo) -> bytes:
+    """An aggregate signer's registered BLS key (NotMaintainer or NoBlsKey otherwise)."""
+    pallet.ensure_maintainer(who, model, info, "publish_version")
+    key = pallet.bls_keys.get(who)
+    if key is None:
+        fail(pallet.NoBlsKey, f"{who} has no BLS key")
+    return key

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import models
-from models.weights import Weights
+from models.weights import Weights, check_delta, with_flat
 from pallets.model_registry.types import InputSpec, ModelInfo
+from pallets.versioning.cache import WEIGHTS
 from pallets.versioning.types import Cause, VersionRecord
 from runtime.pallet import fail
 
@@ -53,6 +54,7 @@ def genesis_record(info: ModelInfo, model: int) -> VersionRecord:
         artifact=info.artifact,
         author=info.owner,
         block=info.created_at,
+        extrinsic=None,
         cause=Cause.UPLOAD,
         notes_hash=None,
         metrics=(),
@@ -98,17 +100,39 @@ def append(pallet: Versioning, version: VersionRecord, delta: bytes = b"") -> No
 
 
 def weights_at(pallet: Versioning, model: int, number: int) -> Weights:
-    """The full weights of a version: its nearest full ancestor's artifact plus the deltas after it."""
+    """The full weights of a version: the nearest cached or full ancestor, plus the deltas after it."""
     info = pallet.registry.model(model)
-    chain: list[int] = []
-    current = record(pallet, model, number)
-    if current is None:
+    target = record(pallet, model, number)
+    if target is None:
         fail(pallet.UnknownVersion, f"model {model} has no version {number}")
-    while not current.full and current.parent is not None:
+    spec, n_labels = kind_spec(info.input_spec), len(info.labels)
+    chain: list[int] = []  # delta versions to replay, newest first
+    current = target
+    weights = WEIGHTS.get(current.artifact, info.kind, spec, n_labels)
+    while weights is None and not current.full and current.parent is not None:
         chain.append(current.number)
         current = pallet.versions[model, current.parent]
-    weights = decode_weights(pallet, info, pallet.registry.artifact_bytes(current.artifact))
-    for delta_version in reversed(chain):
-        indices, values = models.decode_delta(pallet.deltas[model, delta_version])
-        weights = models.apply_delta(weights, indices, values)
+        weights = WEIGHTS.get(current.artifact, info.kind, spec, n_labels)
+    if weights is None:
+        weights = decode_weights(pallet, info, pallet.registry.artifact_bytes(current.artifact))
+        WEIGHTS.put(current.artifact, weights)
+    if chain:
+        weights = replay(weights, [pallet.deltas[model, n] for n in reversed(chain)])
+        WEIGHTS.put(target.artifact, weights)
     return weights
+
+
+def replay(weights: Weights, deltas: list[bytes]) -> Weights:
+    """`weights` with encode_delta deltas applied in order: one copy of the flat array, whatever their
+    number (each delta sets absolute values, so a later one simply overwrites an earlier one)."""
+    flat = weights.flat.copy()
+    for data in deltas:
+        indices, values = models.decode_delta(data)
+        check_delta(weights, indices, values)
+        flat[indices] = values
+    return with_flat(weights, flat)
+
+
+def remember(root: bytes, weights: Weights) -> None:
+    """Cache weights just computed whose canonical bytes have this root (a training version's)."""
+    WEIGHTS.put(root, weights)

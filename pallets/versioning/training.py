@@ -64,6 +64,7 @@ def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
         return
     data = store.encode_weights(pallet, info, pending.weights)
     root, delta = art.artifact_root(data), b""
+    store.remember(root, pending.weights)
     depth = pallet.version(model, pending.base).depth + 1
     if depth >= pallet.CHECKPOINT_EVERY:
         pallet.registry.store_artifact(info.owner, data, 0)

@@ -44,6 +44,9 @@ class Metric:
 class VersionRecord:
     """One version of a model: the version token (model, number). Written once, never changed.
 
+    `block` and `extrinsic` say where it was made: the extrinsic's index in the block, or None for a
+    training version (minted in on_finalize; `contributions` lists what it includes) and for version 0
+    (the registration: its extrinsic is the one whose events hold ModelRegistered for the model).
     `artifact` is always the root of the full weights' canonical bytes. `depth` says how they are stored:
     0 means the artifact itself is stored in the registry (and referenced by this version); k > 0 means a
     delta (models' encode_delta bytes) applied to `parent`'s weights, k deltas from the nearest full one.
@@ -55,6 +58,7 @@ class VersionRecord:
     artifact: H256
     author: AccountId | None  # None: made by the runtime (training versions)
     block: BlockNumber
+    extrinsic: U32 | None  # index in its block; None: made at the block's end (training) or version 0
     cause: Cause
     notes_hash: H256 | None
     metrics: tuple[Metric, ...]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from versioning_chain import Chain
 from versioning_helpers import TestMaintainers
 
 from runtime.testing import MockRuntime
@@ -20,3 +22,11 @@ def rt(runtime_with: Callable[..., MockRuntime]) -> MockRuntime:
 def rt_team(runtime_with: Callable[..., MockRuntime]) -> MockRuntime:
     """ModelRegistry, Versioning and TestMaintainers (extra Maintainers through the model_access hook)."""
     return runtime_with("ModelRegistry", "Versioning", TestMaintainers)
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    """A real chain on LevelDB (Versioning, Access, TestTrainer) with the node's read API over it."""
+    made = Chain(tmp_path / "db")
+    yield made
+    made.close()

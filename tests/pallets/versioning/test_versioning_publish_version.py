@@ -33,7 +33,9 @@ def test_publish_version_works(rt):
     assert pallet.latest(model) == 1
     assert pallet.weights_at(model, 1) == trained(3)
     assert rt.last_event() == Versioning.VersionCreated(
-        model=model, version=1, parent=0, artifact=root, cause=Cause.UPLOAD, full=True
+        model=model, version=1, parent=0, artifact=root, cause=Cause.UPLOAD, full=True,
+        author=rt.account("alice"), tag="v1.0.0", notes_hash=notes, metrics=(Metric("accuracy", 60_000),),
+        contributions=(),
     )
 
 

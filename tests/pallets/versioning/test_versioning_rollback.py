@@ -27,7 +27,8 @@ def test_rollback_works(rt):
     assert pallet.weights_at(model, 3) == pallet.weights_at(model, 1)
     assert pallet.latest(model) == 3
     assert rt.last_event() == Versioning.VersionCreated(
-        model=model, version=3, parent=1, artifact=before[1].artifact, cause=Cause.ROLLBACK, full=True
+        model=model, version=3, parent=1, artifact=before[1].artifact, cause=Cause.ROLLBACK, full=True,
+        author=rt.account("alice"), tag=None, notes_hash=None, metrics=(), contributions=(),
     )
 
 

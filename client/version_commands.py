@@ -1,0 +1,94 @@
+"""`cmu model history|verify|diff`: a model's versions (paged), whether a version has an artifact root,
+and which chunks changed between two versions, read from the node's `model_` RPC methods."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from client.chain import Chain
+from client.errors import ArgumentError
+from client.output import Output, table
+
+
+def add_version_commands(group: Any, common: argparse.ArgumentParser) -> None:
+    """Register history, verify and diff on the `model` command group."""
+    history = group.add_parser("history", parents=[common], help="a model's versions, oldest first (paged)")
+    history.add_argument("model", type=int)
+    history.add_argument("--from", dest="first", type=int, default=0, help="first version (default 0)")
+    history.add_argument("--to", dest="last", type=int, help="last version (default: the latest)")
+    history.add_argument("--all", action="store_true", help="follow `next` until the last page")
+    history.add_argument("--at", help="block hash")
+    history.set_defaults(handler=cmd_history)
+    verify = group.add_parser("verify", parents=[common], help="does a version have this artifact root?")
+    verify.add_argument("model", type=int)
+    verify.add_argument("version", type=int)
+    verify.add_argument("root", help="0x artifact root")
+    verify.add_argument("--at", help="block hash")
+    verify.set_defaults(handler=cmd_verify)
+    diff = group.add_parser("diff", parents=[common], help="which chunks changed between two versions")
+    diff.add_argument("model", type=int)
+    diff.add_argument("v1", type=int)
+    diff.add_argument("v2", type=int)
+    diff.add_argument("--at", help="block hash")
+    diff.set_defaults(handler=cmd_diff)
+
+
+def version_selector(text: str | None) -> int | str | None:
+    """A --version value: a number, or a channel name such as stable or latest."""
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    if not text or len(text) > 32:
+        raise ArgumentError("--version takes a version number or a channel name (at most 32 characters)")
+    return text
+
+
+def cmd_history(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Print a model's versions: number, parent, cause, block/extrinsic, artifact root, tag."""
+    page = chain.client.request("model_history", [args.model, args.first, args.last, args.at])
+    versions = list(page["versions"])
+    while args.all and page["next"] is not None:
+        page = chain.client.request("model_history", [args.model, page["next"], args.last, args.at])
+        versions.extend(page["versions"])
+    result = {**page, "versions": versions}
+    out.emit(result, "\n".join([_summary(result)] + [_line(v) for v in versions]))
+    return 0
+
+
+def _summary(page: dict[str, Any]) -> str:
+    more = f"; more from --from {page['next']}" if page["next"] is not None else ""
+    return f"model {page['model']}: latest {page['latest']}, stable {page['stable']}{more}"
+
+
+def _line(version: dict[str, Any]) -> str:
+    extrinsic = version["extrinsic"]
+    at_end = "end" if version["cause"] == "training" else "-"  # training versions are made at block end
+    where = f"#{version['block']}/" + (at_end if extrinsic is None else str(extrinsic))
+    parent = "-" if version["parent"] is None else version["parent"]
+    extras = [f"tag {version['tag']}"] if version["tag"] else []
+    if version["contributions"]:
+        extras.append(f"contributions {','.join(str(c) for c in version['contributions'])}")
+    if version["deprecated"]:
+        extras.append("deprecated")
+    head = f"v{version['version']:<4} parent {parent!s:<4} {version['cause']:<8} {where:<10}"
+    return f"{head} {version['artifact']} {' '.join(extras)}".rstrip()
+
+
+def cmd_verify(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Check a version's artifact root; exit code 1 when it does not match."""
+    answer = chain.client.request("model_verify", [args.model, args.version, args.root, args.at])
+    rows = [("valid", answer["valid"]), ("recorded", answer["recorded"]), ("rebuilt", answer["rebuilt"])]
+    out.emit(answer, table(rows))
+    return 0 if answer["valid"] else 1
+
+
+def cmd_diff(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Print the indices of the chunks that differ between two versions."""
+    answer = chain.client.request("model_diff", [args.model, args.v1, args.v2, args.at])
+    changed = answer["changed"]
+    text = f"{len(changed)} of {max(answer['chunks'])} chunks changed" + (
+        f": {', '.join(str(i) for i in changed)}" if changed else "")
+    out.emit(answer, text)
+    return 0
