@@ -167,11 +167,12 @@ def _dev_like(
         "Balances": {"balances": [[a, DEV_ENDOWMENT] for a in accounts]},
         "Sudo": {"key": accounts[0]},
     }
+    base = ("System", "Balances", "Sudo", "ModelRegistry", "Versioning")
     return ChainSpec(
         name=name,
         id=chain_id,
         chain_type=kind,
-        pallets=("System", "Balances", "Sudo", "ModelRegistry", "Versioning", *extra),
+        pallets=base + tuple(p for p in extra if p not in base),
         genesis=genesis,
         properties={"tokenSymbol": "UNIT", "tokenDecimals": 12},
     )
