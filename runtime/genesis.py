@@ -138,7 +138,7 @@ def _dev_like(
         name=name,
         id=chain_id,
         chain_type=kind,
-        pallets=("System", "Balances", "Sudo", "ModelRegistry", *extra),
+        pallets=("System", "Balances", "Sudo", "ModelRegistry", "Access", *extra),
         genesis=genesis,
         properties={"tokenSymbol": "UNIT", "tokenDecimals": 12},
     )
