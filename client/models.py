@@ -4,16 +4,21 @@ A download is trusted only after it checks out against the chain: the node's rea
 against the state root of a header fetched separately (never the root the answer states), the manifest
 and every chunk must be the values that proof proves, and the reassembled bytes must hash to the
 artifact root. Anything else raises DownloadRefused (ArtifactMismatch for bytes that don't hash).
+
+Given a signer, predictions and downloads are signed queries (pallets/access/signed_query.py): the way
+a Reader of a permissioned model proves who asks. Every page of a download is signed afresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
 from client.chain import Chain, Receipt, from_hex, hex_of
 from client.errors import ClientError, TransactionFailed
+from pallets.access import signed_query
 from pallets.model_registry import artifact as art
 from pallets.model_registry.types import Manifest
 from runtime.crypto import Keypair, blake2_256
@@ -38,11 +43,45 @@ class Download:
     state_root: bytes
 
 
-def _event_field(receipt: Receipt, event: str, field: str) -> Any:
+def _event_field(receipt: Receipt, event: str, field: str, pallet: str = "ModelRegistry") -> Any:
     for record in receipt.events:
-        if record.get("pallet") == "ModelRegistry" and record.get("event") == event:
+        if record.get("pallet") == pallet and record.get("event") == event:
             return record["fields"][field]
-    raise TransactionFailed("MissingEvent", f"no ModelRegistry.{event} event in the receipt")
+    raise TransactionFailed("MissingEvent", f"no {pallet}.{event} event in the receipt")
+
+
+def genesis_hash(chain: Chain) -> bytes:
+    """The chain's genesis hash (from the metadata, else block 0)."""
+    found = chain.metadata.genesis_hash()
+    return found if found is not None else from_hex(chain.client.request("chain_getBlockHash", [0]), "hash")
+
+
+def signed(chain: Chain, signer: Keypair | None, method: str, values: list[Any]) -> list[Any]:
+    """The positional params of a model query, with a fresh `auth` appended when there is a signer."""
+    if signer is None:
+        return values
+    params = signed_query.named_params(method, values)
+    ref = values[0]
+    model = ref if isinstance(ref, int) and not isinstance(ref, bool) else None
+    now_ms = int(time.time() * 1000)
+    auth = signed_query.sign_query(signer, method, params, model, genesis_hash(chain), now_ms)
+    return [*values, auth]
+
+
+def predict(
+    chain: Chain,
+    model: int,
+    rows: list[Any],
+    *,
+    at: str | None = None,
+    fixed: bool = False,
+    signer: Keypair | None = None,
+) -> dict[str, Any]:
+    """model_predict on the node (signed when a signer is given)."""
+    answer: dict[str, Any] = chain.client.request(
+        "model_predict", signed(chain, signer, "model_predict", [model, rows, at, fixed])
+    )
+    return answer
 
 
 def _watch(chain: Chain, keypair: Keypair, name: str, args: dict[str, Any], timeout: float) -> Receipt:
@@ -55,7 +94,7 @@ def _watch(chain: Chain, keypair: Keypair, name: str, args: dict[str, Any], time
 def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: float = 60.0) -> bytes:
     """Upload bytes as an artifact over several extrinsics; returns its root (already stored: no-op)."""
     root = art.artifact_root(data)
-    if _exists(chain, root):
+    if _exists(chain, root, keypair):
         return root
     begun = _watch(
         chain, keypair, "ModelRegistry.begin_upload", {"root": hex_of(root), "size": len(data)}, timeout
@@ -68,23 +107,31 @@ def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: flo
     return root
 
 
-def _exists(chain: Chain, root: bytes) -> bool:
+def _exists(chain: Chain, root: bytes, keypair: Keypair) -> bool:
     from client.errors import RpcError
 
     try:
-        chain.client.request("model_download", [hex_of(root), 0, 0])
+        chain.client.request(
+            "model_download", signed(chain, keypair, "model_download", [hex_of(root), 0, 0, None])
+        )
     except RpcError:
         return False
     return True
 
 
 def download_artifact(
-    chain: Chain, artifact: int | bytes, *, at: str | None = None, fetch: Fetch | None = None
+    chain: Chain,
+    artifact: int | bytes,
+    *,
+    at: str | None = None,
+    fetch: Fetch | None = None,
+    signer: Keypair | None = None,
 ) -> Download:
-    """Download and verify a model's current artifact (by id) or an artifact (by root)."""
+    """Download and verify a model's current artifact (by id) or an artifact (by root); every page is
+    asked for with the same reference at the first page's block (signed queries when given a signer)."""
     call = fetch or (lambda method, params: chain.client.request(method, params))
     ref: Any = artifact if isinstance(artifact, int) else hex_of(artifact)
-    first = call("model_download", [ref, 0, 16, at])
+    first = call("model_download", signed(chain, signer, "model_download", [ref, 0, 16, at]))
     block_hash = str(first["at"])
     header = chain.client.request("chain_getHeader", [block_hash])
     state_root = from_hex(header["stateRoot"], "state root")
@@ -94,7 +141,11 @@ def download_artifact(
         pieces.extend(_verified_page(page, state_root, root))
         if len(pieces) >= int(page["chunkCount"]):
             break
-        page = call("model_download", [hex_of(root), len(pieces), 16, block_hash])
+        page = call(
+            "model_download", signed(chain, signer, "model_download", [ref, len(pieces), 16, block_hash])
+        )
+        if page.get("root") != hex_of(root):
+            raise DownloadRefused("a later page of the download is of another artifact")
     data = b"".join(pieces)
     try:
         art.verify_artifact(data, root)

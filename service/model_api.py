@@ -2,7 +2,9 @@
 
 Queries run on a read-only Runtime over committed state (the node's validation runtime for the head,
 or a view over the history index for an older block given as `at`). They never write and cost no fee.
-A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
+Predictions and downloads pass the Access check (pallets/access/query.py) for the caller named by a
+signed query (`auth`, checked by service/query_auth.py), at the best block and at `at`; public models
+need no signature. A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pallets.access import query as access_query
+from pallets.access.signed_query import named_params
 from pallets.model_registry import query
 from runtime.block import Header
 from runtime.executive import META_HEAD, Runtime
@@ -19,6 +23,7 @@ from runtime.genesis import ChainSpec
 from runtime.storage.backend import Backend
 from runtime.storage.overlay import STATE_PREFIX
 from service.chaindb import ChainDb
+from service.query_auth import QueryAuth
 from service.rpc import RpcError, bad_params, method
 from service.rpc_api import parse_account, parse_hex, parse_number
 
@@ -73,11 +78,13 @@ class ModelApi:
         head_runtime: Runtime,
         chaindb: ChainDb,
         header_at: Callable[[Any], tuple[bytes, Header]],
+        auth: QueryAuth | None = None,
     ) -> None:
         self.spec = spec
         self.head_runtime = head_runtime
         self.chaindb = chaindb
         self._header_at = header_at
+        self.auth = auth or QueryAuth(head_runtime.genesis_hash)
         self._views: OrderedDict[bytes, Runtime] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -105,41 +112,81 @@ class ModelApi:
 
     @method("model_get")
     def model_get(self, model: Any, at: Any = None) -> dict[str, Any]:
-        """A model's public description."""
+        """A model's public description (a permissioned model's artifact root is null) and access policy."""
         model_id = parse_number(model, "model")
-        return _answer(lambda: query.model_json(model_id, query.model_info(self._runtime(at), model_id)))
+
+        def run() -> dict[str, Any]:
+            rt = self._runtime(at)
+            return access_query.public_model_json(rt, model_id, query.model_info(rt, model_id))
+
+        return _answer(run)
 
     @method("model_list")
     def model_list(self, owner: Any = None, start: Any = 0, limit: Any = 50) -> dict[str, Any]:
         """Models in id order (all, or one owner's), paged: {"models": [...], "next": id|null}."""
         who = None if owner is None else bytes(parse_account(owner))
         first, count = parse_number(start, "start"), parse_number(limit, "limit")
-        return _answer(lambda: query.list_models(self.head_runtime, who, first, count))
+
+        def run() -> dict[str, Any]:
+            rt = self.head_runtime
+            page = query.list_models(rt, who, first, count)
+            page["models"] = [
+                access_query.public_model_json(rt, m["id"], query.model_info(rt, m["id"]))
+                for m in page["models"]
+            ]
+            return page
+
+        return _answer(run)
 
     @method("model_predict")
-    def model_predict(self, model: Any, rows: Any, at: Any = None, fixed: Any = False) -> dict[str, Any]:
-        """Labels and Q.16 scores for one row or a batch (real values, or Q.16 ints with fixed=true)."""
+    def model_predict(
+        self, model: Any, rows: Any, at: Any = None, fixed: Any = False, auth: Any = None
+    ) -> dict[str, Any]:
+        """Labels and Q.16 scores for one row or a batch (real values, or Q.16 ints with fixed=true);
+        a permissioned model needs `auth`, a query signed by a Reader (or higher) of the model."""
         model_id = parse_number(model, "model")
         if not isinstance(fixed, bool):
             raise bad_params("fixed must be a boolean")
-        return _answer(lambda: query.predict(self._runtime(at), model_id, rows, fixed=fixed))
+        params = named_params("model_predict", (model, rows, at, fixed))
+
+        def run() -> dict[str, Any]:
+            caller = self.auth.verify("model_predict", params, model_id, auth)
+            rt = self._checked(caller, model_id, "predict", at, self._runtime)
+            access_query.ensure_predictable(rt, model_id)
+            return query.predict(rt, model_id, rows, fixed=fixed)
+
+        return _answer(run)
 
     @method("model_download")
     def model_download(
-        self, artifact: Any, start: Any = 0, count: Any = 16, at: Any = None
+        self, artifact: Any, start: Any = 0, count: Any = 16, at: Any = None, auth: Any = None
     ) -> dict[str, Any]:
-        """Chunks of an artifact (a 0x root, or a model id for its current artifact) with a read proof."""
+        """Chunks of an artifact (a 0x root, or a model id for its current artifact, its confidential
+        version if it has one) with a read proof; permissioned models need `auth` as model_predict."""
         first, many = parse_number(start, "start"), parse_number(count, "count")
+        by_id = isinstance(artifact, int) and not isinstance(artifact, bool)
+        root = None if by_id else parse_hex(artifact, "artifact root", 32)
+        params = named_params("model_download", (artifact, start, count, at))
 
         def run() -> dict[str, Any]:
-            rt = self._view(at)
-            if isinstance(artifact, int) and not isinstance(artifact, bool):
-                root = query.model_info(rt, artifact).artifact
-            else:
-                root = parse_hex(artifact, "artifact root", 32)
-            return query.download(rt, root, first, many)
+            caller = self.auth.verify("model_download", params, artifact if by_id else None, auth)
+            if root is None:
+                rt = self._checked(caller, artifact, "download", at, self._view)
+                return query.download(rt, access_query.download_root(rt, artifact), first, many)
+            access_query.ensure_may_download_root(self.head_runtime, caller, root)
+            return query.download(self._view(at), root, first, many)
 
         return _answer(run)
+
+    def _checked(
+        self, caller: Any, model: int, action: str, at: Any, runtime_at: Callable[[Any], Runtime]
+    ) -> Runtime:
+        """The runtime to answer from, once the caller may `action` the model now and at `at`."""
+        access_query.ensure_may_read(self.head_runtime, caller, model, action)
+        rt = runtime_at(at)
+        if rt is not self.head_runtime:
+            access_query.ensure_may_read(rt, caller, model, action)
+        return rt
 
 
 def _answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from service.keys import KeyFileError, load_signer
 from service.metrics import Metrics
 from service.model_api import ModelApi
 from service.pool import TransactionPool
+from service.query_auth import QueryAuth
 from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
@@ -203,7 +204,10 @@ class NodeRunner:
     async def _serve_rpc(self, api: NodeApi, hub: Hub) -> RpcServer:
         config = self.config
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
-        model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at)
+        if config.query_window_s <= 0:
+            raise ConfigError("--query-window must be a positive number of seconds")
+        auth = QueryAuth(api.runtime.genesis_hash, window_s=config.query_window_s)
+        model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
         dispatcher = Dispatcher(collect_methods(api, model_api), allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)

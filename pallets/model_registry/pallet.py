@@ -248,6 +248,13 @@ class ModelRegistry(Pallet):
             fail(self.UnknownArtifact, f"no artifact 0x{root.hex()}")
         return b"".join(self.chunks[h] for h in manifest.chunks)
 
+    def artifact_head(self, root: bytes) -> tuple[int, bytes]:
+        """(size, first chunk) of a stored artifact, enough to read a header (UnknownArtifact otherwise)."""
+        manifest = self.artifacts.get(root)
+        if manifest is None:
+            fail(self.UnknownArtifact, f"no artifact 0x{root.hex()}")
+        return manifest.size, self.chunks[manifest.chunks[0]] if manifest.chunks else b""
+
     def ensure_uploaded_by(self, root: bytes, who: AccountId) -> None:
         """UnknownArtifact or NotUploader unless `who` uploaded the artifact (it pays for its storage)."""
         manifest = self.artifacts.get(root)
