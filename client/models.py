@@ -12,6 +12,7 @@ a Reader of a permissioned model proves who asks. Every page of a download is si
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,9 +64,20 @@ def signed(chain: Chain, signer: Keypair | None, method: str, values: list[Any])
     params = signed_query.named_params(method, values)
     ref = values[0]
     model = ref if isinstance(ref, int) and not isinstance(ref, bool) else None
-    now_ms = int(time.time() * 1000)
-    auth = signed_query.sign_query(signer, method, params, model, genesis_hash(chain), now_ms)
+    auth = signed_query.sign_query(signer, method, params, model, genesis_hash(chain), _timestamp_ms())
     return [*values, auth]
+
+
+_last_ms = [0]
+_last_lock = threading.Lock()
+
+
+def _timestamp_ms() -> int:
+    """Now in ms, strictly increasing within this process: the same query sent twice in one millisecond
+    is then two distinct signatures (the node refuses a repeated one as a replay)."""
+    with _last_lock:
+        _last_ms[0] = max(int(time.time() * 1000), _last_ms[0] + 1)
+        return _last_ms[0]
 
 
 def predict(

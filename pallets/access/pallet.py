@@ -238,8 +238,9 @@ class Access(Pallet):
         """The Balances pallet (pass payments and revenue)."""
         return self.runtime.pallet(Balances)
 
-    def can(self, who: AccountId | None, model: int, action: str) -> bool | None:
-        """May `who` (None: anonymous) take `action` on `model`? None only if there is no such model."""
+    def can(self, who: AccountId | None, model: int, action: str, at: int | None = None) -> bool | None:
+        """May `who` (None: anonymous) take `action` on `model` in block `at` (default: the current one;
+        read queries pass the block their state is of)? None only if there is no such model."""
         info = self._find(model)
         if info is None:
             return None
@@ -248,7 +249,7 @@ class Access(Pallet):
         need = required_rank(action, self.policy(model), who is not None)
         if need is None:
             return False
-        return self.rank(model, who, info) >= need
+        return self.rank(model, who, info, at) >= need
 
     @hookimpl
     def model_access(self, who: bytes | None, model: int, action: str) -> bool | None:
@@ -260,18 +261,20 @@ class Access(Pallet):
         """A model's policy (Public with Open training unless set)."""
         return self.policies.get(model) or DEFAULT_POLICY
 
-    def role(self, model: int, who: AccountId) -> Role | None:
-        """The role `who` holds on `model` now (None if none or expired)."""
+    def role(self, model: int, who: AccountId, at: int | None = None) -> Role | None:
+        """The role `who` holds on `model` in block `at` (default: now); None if none or expired."""
         grant = self.grants.get(model, who)
-        return grant.role if grant is not None and grant.live_at(self.block_number()) else None
+        block = self.block_number() if at is None else at
+        return grant.role if grant is not None and grant.live_at(block) else None
 
-    def rank(self, model: int, who: AccountId | None, info: ModelInfo) -> int:
-        """`who`'s rank on the model now: OWNER_RANK for the token holder, 0 without a live role."""
+    def rank(self, model: int, who: AccountId | None, info: ModelInfo, at: int | None = None) -> int:
+        """`who`'s rank on the model in block `at` (default: now): OWNER_RANK for the token holder, 0
+        without a live role."""
         if who is None:
             return 0
         if who == info.owner:
             return OWNER_RANK
-        role = self.role(model, who)
+        role = self.role(model, who, at)
         return 0 if role is None else RANK[role]
 
     def _find(self, model: int) -> ModelInfo | None:

@@ -20,6 +20,7 @@ from service.model_api import ModelApi
 from service.rpc import RpcError
 
 ROW = [0.5, -1.0, 2.0, 0.0]
+_LAST_MS = [0]
 
 PUBLIC, PERMISSIONED = Visibility.PUBLIC, Visibility.PERMISSIONED
 OPEN, TRAINERS = Training.OPEN, Training.TRAINERS
@@ -152,7 +153,7 @@ def model_api(rt: MockRuntime) -> ModelApi:
 def predict_auth(rt: MockRuntime, who: str, model: int, row: list[float] = ROW) -> dict[str, Any]:
     """The `auth` of a model_predict of `row` signed by `who` now."""
     params = named_params("model_predict", (model, row, None, False))
-    now = int(time.time() * 1000)
+    now = _LAST_MS[0] = max(int(time.time() * 1000), _LAST_MS[0] + 1)  # distinct even within one ms
     return sign_query(dev_keypair(who), "model_predict", params, model, rt.runtime.genesis_hash, now)
 
 
