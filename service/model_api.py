@@ -173,7 +173,7 @@ class ModelApi:
             if root is None:
                 rt = self._checked(caller, artifact, "download", at, self._view)
                 return query.download(rt, access_query.download_root(rt, artifact), first, many)
-            access_query.ensure_may_download_root(self.head_runtime, caller, root)
+            access_query.ensure_may_download_root(self.head_runtime, caller, root, self._reading_block())
             return query.download(self._view(at), root, first, many)
 
         return _answer(run)
@@ -182,11 +182,17 @@ class ModelApi:
         self, caller: Any, model: int, action: str, at: Any, runtime_at: Callable[[Any], Runtime]
     ) -> Runtime:
         """The runtime to answer from, once the caller may `action` the model now and at `at`."""
-        access_query.ensure_may_read(self.head_runtime, caller, model, action)
+        access_query.ensure_may_read(self.head_runtime, caller, model, action, self._reading_block())
         rt = runtime_at(at)
         if rt is not self.head_runtime:
-            access_query.ensure_may_read(rt, caller, model, action)
+            access_query.ensure_may_read(rt, caller, model, action, rt.head.number + 1)
         return rt
+
+    def _reading_block(self) -> int:
+        """The block reads of the best state are judged in: the next one (the head runtime's own header
+        may lag the best block by a moment, the chain database's does not)."""
+        best = self.chaindb.head.best.number if self.chaindb is not None else self.head_runtime.head.number
+        return best + 1
 
 
 def _answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Read-side access decisions behind the `model_*` RPC methods: who may predict with or download a model
 (Access.can on the state), which models use an artifact root, and what a model's public description shows.
-Grants are judged as in the block after the state's (rt.head + 1), like a transaction sent now: a grant
-that expires at block N reads while the best block is below N - 1, and no longer once N - 1 is the best.
+Grants are judged as in the block after the state's (`block` = its number + 1, given by the caller, which
+knows the best block), like a transaction sent now: a grant that expires at block N reads while the best
+block is below N - 1, and no longer once N - 1 is the best.
 
 Read-only, run on a node's read runtime. A refusal is a QueryError: AccessDenied for a model the caller
 may not read (the same whether or not the caller signed, and whatever the model holds), UnknownArtifact
@@ -29,17 +30,12 @@ def access_pallet(rt: Runtime) -> Access | None:
     return rt.pallet(Access) if rt.has_pallet(Access.name) else None
 
 
-def reading_block(rt: Runtime) -> int:
-    """The block number reads are judged in: the one after the state's block (the next to be built)."""
-    return rt.head.number + 1
-
-
-def ensure_may_read(rt: Runtime, who: AccountId | None, model: int, action: str) -> None:
-    """Nothing if `who` (None: unsigned) may `action` ("predict" or "download") the model; AccessDenied
-    otherwise (UnknownModel for no such model)."""
+def ensure_may_read(rt: Runtime, who: AccountId | None, model: int, action: str, block: int) -> None:
+    """Nothing if `who` (None: unsigned) may `action` ("predict" or "download") the model in `block`;
+    AccessDenied otherwise (UnknownModel for no such model)."""
     query.model_info(rt, model)
     access = access_pallet(rt)
-    if access is not None and access.can(who, model, action, reading_block(rt)) is False:
+    if access is not None and access.can(who, model, action, block) is False:
         raise QueryError(
             "AccessDenied",
             f"model {model} is permissioned: {action} needs a query signed by an account with Reader or "
@@ -88,14 +84,14 @@ def models_using(rt: Runtime, root: bytes) -> list[int]:
     return sorted(users)
 
 
-def ensure_may_download_root(rt: Runtime, who: AccountId | None, root: bytes) -> None:
-    """Nothing if the artifact exists and `who` may download it: no model uses it, or `who` may read one
-    of the models that do. UnknownArtifact otherwise (the same answer for an unknown root)."""
+def ensure_may_download_root(rt: Runtime, who: AccountId | None, root: bytes, block: int) -> None:
+    """Nothing if the artifact exists and `who` may download it in `block`: no model uses it, or `who`
+    may read one of the models that do. UnknownArtifact otherwise (the same answer for an unknown root)."""
     reg = query.registry(rt)
     access = access_pallet(rt)
     if root in reg.artifacts:
         users = models_using(rt, root)
-        allowed = (access.can(who, m, "download", reading_block(rt)) for m in users) if access else ()
+        allowed = (access.can(who, m, "download", block) for m in users) if access else ()
         if access is None or not users or any(allowed):
             return
     raise QueryError(

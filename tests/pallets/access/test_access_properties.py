@@ -145,7 +145,7 @@ def check_rpc_reads(rt, model, permissioned):
         who = None if name is None else rt.account(name)
         for root in roots:
             try:
-                access_query.ensure_may_download_root(rt.runtime, who, root)
+                access_query.ensure_may_download_root(rt.runtime, who, root, rt.block_number)
                 downloaded = True
             except QueryError:
                 downloaded = False

@@ -105,19 +105,21 @@ def test_download_by_root_answers_alike_for_unknown_and_unreadable_roots(rt):
     messages = []
     for candidate in (root, unknown):
         with pytest.raises(QueryError) as caught:
-            access_query.ensure_may_download_root(rt.runtime, rt.account("ferdie"), candidate)
+            access_query.ensure_may_download_root(
+                rt.runtime, rt.account("ferdie"), candidate, rt.block_number
+            )
         assert caught.value.error == "UnknownArtifact"
         messages.append(str(caught.value).replace(candidate.hex(), "ROOT"))
     assert messages[0] == messages[1]
-    access_query.ensure_may_download_root(rt.runtime, rt.account("alice"), root)  # the owner may
+    access_query.ensure_may_download_root(rt.runtime, rt.account("alice"), root, rt.block_number)
 
 
 def test_download_by_root_works_for_a_root_no_model_uses_and_for_public_models(rt):
     orphan = upload(rt, "bob", b"some bytes nobody uses")
-    access_query.ensure_may_download_root(rt.runtime, None, orphan)
+    access_query.ensure_may_download_root(rt.runtime, None, orphan, rt.block_number)
     model = register_model(rt)
     root = rt.pallet(access_query.Access).registry.model(model).artifact
-    access_query.ensure_may_download_root(rt.runtime, None, root)
+    access_query.ensure_may_download_root(rt.runtime, None, root, rt.block_number)
     assert access_query.models_using(rt.runtime, root) == [model]
 
 
