@@ -111,6 +111,8 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         seal = SealMode.parse(args.seal or "interval:2000")
     except ValueError as exc:
         raise ConfigError(f"--seal: {exc}") from exc
+    if args.query_window <= 0:
+        raise ConfigError("--query-window must be a positive number of seconds")
     return NodeConfig(
         chain=args.chain or "dev",
         base_path=args.base_path,

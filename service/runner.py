@@ -204,8 +204,6 @@ class NodeRunner:
     async def _serve_rpc(self, api: NodeApi, hub: Hub) -> RpcServer:
         config = self.config
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
-        if config.query_window_s <= 0:
-            raise ConfigError("--query-window must be a positive number of seconds")
         auth = QueryAuth(api.runtime.genesis_hash, window_s=config.query_window_s)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
         dispatcher = Dispatcher(collect_methods(api, model_api), allow_unsafe=unsafe, metrics=self.metrics)

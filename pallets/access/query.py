@@ -24,6 +24,8 @@ from runtime.types import AccountId
 if TYPE_CHECKING:
     from runtime.executive import Runtime
 
+READS = ("predict", "download")
+
 
 def access_pallet(rt: Runtime) -> Access | None:
     """The chain's Access pallet (None: a chain without one, where every model is public)."""
@@ -35,7 +37,9 @@ def ensure_may_read(rt: Runtime, who: AccountId | None, model: int, action: str,
     AccessDenied otherwise (UnknownModel for no such model)."""
     query.model_info(rt, model)
     access = access_pallet(rt)
-    if access is not None and access.can(who, model, action, block) is False:
+    if access is None or (action in READS and access.policy(model).visibility is Visibility.PUBLIC):
+        return  # anyone reads a public model (the PERMISSIONS table), without decoding the token again
+    if access.can(who, model, action, block) is False:
         raise QueryError(
             "AccessDenied",
             f"model {model} is permissioned: {action} needs a query signed by an account with Reader or "

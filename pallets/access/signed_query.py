@@ -32,14 +32,16 @@ class UnsignableParams(ValueError):
     """A parameter value with no canonical encoding (a non-string map key, an integer beyond 64 bits)."""
 
 
+_SCALARS = (float, int, str, bool, type(None))
+
+
 def _normal(value: Any) -> Any:
-    if value is None or isinstance(value, bool | str | float):
-        return value
-    if isinstance(value, int):
-        if not -(2**63) <= value < 2**64:
-            raise UnsignableParams(f"integer {value} does not fit in 64 bits")
+    """`value` with every map's keys sorted (lists of scalars, such as rows, are taken as they are)."""
+    if isinstance(value, _SCALARS):
         return value
     if isinstance(value, list | tuple):
+        if all(type(v) in _SCALARS for v in value):
+            return value
         return [_normal(v) for v in value]
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
@@ -50,7 +52,10 @@ def _normal(value: Any) -> Any:
 
 def canonical_params(params: Mapping[str, Any]) -> bytes:
     """The canonical bytes of a query's parameters (a map by name, `auth` left out)."""
-    packed: bytes = msgpack.packb(_normal(dict(params)), use_bin_type=True)
+    try:
+        packed: bytes = msgpack.packb(_normal(dict(params)), use_bin_type=True)
+    except (OverflowError, TypeError) as exc:  # an integer beyond 64 bits, a subclass msgpack refuses
+        raise UnsignableParams(str(exc)) from exc
     return packed
 
 
