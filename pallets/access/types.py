@@ -31,8 +31,10 @@ transfer         Owner or the registry's approved operator, whatever the policy
 
 Managing roles: Owner and Admin grant and revoke Maintainer, Trainer and Reader (and set the policy);
 only the Owner grants or revokes Admin, or replaces a live Admin grant; anyone may renounce their own
-role; only the Owner sets pass terms. An unknown action is denied; can() is None only for an unknown
-model. Retirement is the registry's check (live_model), not part of this table."""
+role; only the Owner sets pass terms. Confidential models: Maintainer and up publish an encrypted version
+(publish_confidential) and post its key (post_key) to the Owner and holders of a live role. An unknown
+action is denied; can() is None only for an unknown model. Retirement is the registry's check
+(live_model), not part of this table."""
 
 
 class Visibility(enum.Enum):
