@@ -219,4 +219,10 @@ def test_bob_decrypts_a_confidential_model_and_predicts_its_labels(
         sealed = chain.query("Access.wrapped_keys", [model, hex_of(BOB.account)]).value["sealed"]
         confidential.unwrap_key(bytes.fromhex(sealed[2:]), DAVE)
     assert confidential.open_artifact(encrypted, bobs_key) == kind.encode(weights)
+    plain_file = tmp_path / "plain.cmuw"
+    decrypted = cmu(
+        node.url, "--signer", "bob", "model", "download", str(model), "--decrypt", "-o", str(plain_file)
+    )
+    assert decrypted.returncode == 0, decrypted.stderr
+    assert plain_file.read_bytes() == kind.encode(weights)
     assert refusal(lambda: models.download_artifact(chain, model, signer=EVE)) == "AccessDenied"

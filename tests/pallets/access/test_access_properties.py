@@ -107,6 +107,8 @@ def check_management(rt, model, op, caller_rank, target_role, result):
     kind = op[0]
     if kind in ("publish", "post_key") and result.ok:
         assert caller_rank >= 3, op  # Maintainer and up change a model's confidential version and keys
+    if kind == "transfer" and result.ok:
+        assert caller_rank == OWNER_RANK, op  # no operator is ever approved here: only the owner transfers
     if kind == "post_key" and result.ok:
         assert rank(rt, model, op[2]) >= 1, op  # keys go only to holders of a live role
     if kind not in ("grant", "revoke", "set_policy"):
