@@ -43,7 +43,7 @@ def ensure_may_read(rt: Runtime, who: AccountId | None, model: int, action: str,
         raise QueryError(
             "AccessDenied",
             f"model {model} is permissioned: {action} needs a query signed by an account with Reader or "
-            "a higher role (see the `auth` parameter)",
+            "a higher role (the `auth` parameter; cmu signs it with --signer)",
         )
 
 
