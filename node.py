@@ -72,6 +72,13 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         "--pool-sender-limit", type=int, default=64, help="transactions per sender in the pool"
     )
     parser.add_argument("--max-block-txs", type=int, default=10_000, help="transactions per authored block")
+    parser.add_argument(
+        "--query-window",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="signed model queries: how far their timestamp may be from this node's clock (default 60)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +132,8 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         seal = SealMode.parse(args.seal or "interval:2000")
     except ValueError as exc:
         raise ConfigError(f"--seal: {exc}") from exc
+    if args.query_window <= 0:
+        raise ConfigError("--query-window must be a positive number of seconds")
     return NodeConfig(
         chain=args.chain or "dev",
         base_path=args.base_path,
@@ -139,6 +148,7 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         author=args.author or ("alice" if args.dev else None),
         pool=PoolLimits(total=args.pool_limit, per_sender=args.pool_sender_limit),
         blocks=AuthorLimits(max_txs=args.max_block_txs),
+        query_window_s=args.query_window,
         rpc_limits=RpcLimits(
             max_ws_connections=args.rpc_max_connections, max_http_connections=args.rpc_max_http_connections
         ),

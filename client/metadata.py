@@ -139,7 +139,7 @@ class Metadata:
         _, item = self.storage(name)
         schema = item["value"]["schema"]
         if raw is None:
-            default = item.get("default")
+            default = item.get("default")  # None: the item has no default (an absent struct is null)
             return None if default is None else to_json(schema, default, self.decode_call)
         return to_json(schema, _unpack(raw, "a storage value"), self.decode_call)
 

@@ -1,4 +1,6 @@
-"""`cmu model ...`: list, get, register, upload, download (verified) and predict."""
+"""`cmu model ...`: list, get, register, upload, download (verified) and predict; confidential models:
+publish-confidential, share-key, and predictions made locally after a verified download and decryption.
+With --signer, predictions and downloads are signed queries (needed for permissioned models)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from client import models
+from client import confidential, models
 from client.chain import Chain, hex_of
 from client.convert import to_wire
-from client.errors import ArgumentError
+from client.errors import ArgumentError, RpcError
 from client.output import Output, table
 from client.signer import load_signer
 from client.version_commands import add_version_commands, version_selector
+from pallets.access import envelope
 
 VERSION_HELP = "version number or channel (default: stable when set, else latest)"
 
@@ -43,10 +46,28 @@ def add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     down.add_argument("artifact", help="model id or 0x artifact root")
     down.add_argument("--output", "-o", type=Path, required=True)
     down.add_argument("--at", help="block hash or number")
+    down.add_argument("--decrypt", action="store_true", help="a confidential model: write its plaintext")
     down.add_argument("--version", help=VERSION_HELP)
     down.set_defaults(handler=cmd_download)
     _add_predict(group.add_parser("predict", parents=[common], help="labels and scores, free, from the node"))
     add_version_commands(group, common)
+    _add_confidential(group, common)
+
+
+def _add_confidential(group: Any, common: argparse.ArgumentParser) -> None:
+    publish = group.add_parser(
+        "publish-confidential",
+        parents=[common],
+        help="encrypt weights under a new key, upload and publish them as a model's confidential version",
+    )
+    publish.add_argument("model", type=int)
+    publish.add_argument("file", type=Path, help="the plaintext weights (a model kind's encoding)")
+    publish.add_argument("--share", default="", help="comma-separated accounts to post the new key to")
+    publish.set_defaults(handler=cmd_publish_confidential)
+    share = group.add_parser("share-key", parents=[common], help="post your key of a model to an account")
+    share.add_argument("model", type=int)
+    share.add_argument("who", help="0x-address or dev name (must hold a role on the model)")
+    share.set_defaults(handler=cmd_share_key)
 
 
 def _add_register(reg: argparse.ArgumentParser) -> None:
@@ -74,6 +95,12 @@ def _add_predict(pred: argparse.ArgumentParser) -> None:
     pred.add_argument("--at", help="block hash or number")
     pred.add_argument("--fixed", action="store_true", help="rows are Q.16 integers")
     pred.add_argument("--version", help=VERSION_HELP)
+    pred.add_argument(
+        "--local",
+        action="store_true",
+        help="download (verified) and predict here; automatic for confidential models (decrypted with "
+        "the key posted to --signer)",
+    )
     pred.set_defaults(handler=cmd_predict)
 
 
@@ -145,9 +172,15 @@ def cmd_download(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     selector = version_selector(args.version)
     if selector is not None and not isinstance(ref, int):
         raise ArgumentError("--version goes with a model id, not with an artifact root")
-    got = models.download_artifact(chain, ref, at=args.at, version=selector)
-    args.output.write_bytes(got.data)
-    summary = {"root": hex_of(got.root), "size": len(got.data), "block": got.block_hash, "verified": True}
+    signer = load_signer(args.signer) if args.signer else None
+    got = models.download_artifact(chain, ref, at=args.at, version=selector, signer=signer)
+    data = got.data
+    if args.decrypt:
+        if not isinstance(ref, int):
+            raise ArgumentError("--decrypt needs a model id (its key is posted per model)")
+        data = confidential.open_artifact(data, confidential.my_key(chain, _signer(args), ref))
+    args.output.write_bytes(data)
+    summary = {"root": hex_of(got.root), "size": len(data), "block": got.block_hash, "verified": True}
     out.emit(summary, table([(k, v) for k, v in summary.items()]))
     return 0
 
@@ -155,9 +188,21 @@ def cmd_download(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 def cmd_predict(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Predict rows with a model (no transaction, no fee)."""
     rows = _rows(args)
-    params = [args.model, rows, args.at, args.fixed]
+    signer = load_signer(args.signer) if args.signer else None
     selector = version_selector(args.version)
-    answer = chain.client.request("model_predict", [*params, selector] if selector is not None else params)
+    answer = None
+    if not args.local:
+        try:
+            answer = models.predict(
+                chain, args.model, rows, at=args.at, fixed=args.fixed, version=selector, signer=signer
+            )
+        except RpcError as exc:
+            if not isinstance(exc.data, dict) or exc.data.get("error") != "ConfidentialModel":
+                raise
+    if answer is None:
+        if args.at is not None or selector is not None:
+            raise ArgumentError("local predictions use the best block's weights: leave out --at, --version")
+        answer = confidential.predict_local(chain, signer, args.model, rows, fixed=args.fixed)
     lines = [f"{p['name']}\t(label {p['label']}, scores {p['scores']})" for p in answer["predictions"]]
     if "version" in answer:
         lines.insert(0, f"version {answer['version']} ({answer['artifact']})")
@@ -187,3 +232,29 @@ def _file_rows(path: Path) -> list[Any]:
         return [[float(v) for v in line] for line in csv.reader(text.splitlines()) if line]
     except ValueError as exc:
         raise ArgumentError(f"{path}: not numeric CSV: {exc}") from exc
+
+
+def cmd_publish_confidential(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Publish a file's weights encrypted under a new data key; post the key to the signer and --share."""
+    keypair = _signer(args)
+    key = confidential.new_data_key()
+    root = confidential.publish(chain, keypair, args.model, args.file.read_bytes(), key, timeout=args.timeout)
+    shared = []
+    for name in (x.strip() for x in args.share.split(",") if x.strip()):
+        who = to_wire({"type": "account"}, name, "--share")
+        confidential.post_key(chain, keypair, args.model, who, key, timeout=args.timeout)
+        shared.append(hex_of(who))
+    key_id = hex_of(envelope.key_id_of(key))
+    summary = {"model": args.model, "artifact": hex_of(root), "keyId": key_id, "sharedWith": shared}
+    out.emit(summary, table([(k, v) for k, v in summary.items()]))
+    return 0
+
+
+def cmd_share_key(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Post the signer's data key of a confidential model, sealed to another account."""
+    keypair = _signer(args)
+    who = to_wire({"type": "account"}, args.who, "who")
+    key = confidential.my_key(chain, keypair, args.model)
+    confidential.post_key(chain, keypair, args.model, who, key, timeout=args.timeout)
+    out.emit({"model": args.model, "who": hex_of(who)}, f"key of model {args.model} posted to {hex_of(who)}")
+    return 0

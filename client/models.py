@@ -4,16 +4,22 @@ A download is trusted only after it checks out against the chain: the node's rea
 against the state root of a header fetched separately (never the root the answer states), the manifest
 and every chunk must be the values that proof proves, and the reassembled bytes must hash to the
 artifact root. Anything else raises DownloadRefused (ArtifactMismatch for bytes that don't hash).
+
+Given a signer, predictions and downloads are signed queries (pallets/access/signed_query.py): the way
+a Reader of a permissioned model proves who asks. Every page of a download is signed afresh.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from client.chain import Chain, Receipt, from_hex, hex_of
 from client.errors import ClientError, TransactionFailed
+from pallets.access import signed_query
 from pallets.model_registry import artifact as art
 from pallets.model_registry.types import Manifest
 from runtime.crypto import Keypair, blake2_256
@@ -38,11 +44,57 @@ class Download:
     state_root: bytes
 
 
-def _event_field(receipt: Receipt, event: str, field: str) -> Any:
+def _event_field(receipt: Receipt, event: str, field: str, pallet: str = "ModelRegistry") -> Any:
     for record in receipt.events:
-        if record.get("pallet") == "ModelRegistry" and record.get("event") == event:
+        if record.get("pallet") == pallet and record.get("event") == event:
             return record["fields"][field]
-    raise TransactionFailed("MissingEvent", f"no ModelRegistry.{event} event in the receipt")
+    raise TransactionFailed("MissingEvent", f"no {pallet}.{event} event in the receipt")
+
+
+def genesis_hash(chain: Chain) -> bytes:
+    """The chain's genesis hash (from the metadata, else block 0)."""
+    found = chain.metadata.genesis_hash()
+    return found if found is not None else from_hex(chain.client.request("chain_getBlockHash", [0]), "hash")
+
+
+def signed(chain: Chain, signer: Keypair | None, method: str, values: list[Any]) -> list[Any]:
+    """The positional params of a model query, with a fresh `auth` appended when there is a signer."""
+    if signer is None:
+        return values
+    params = signed_query.named_params(method, values)
+    ref = values[0]
+    model = ref if isinstance(ref, int) and not isinstance(ref, bool) else None
+    auth = signed_query.sign_query(signer, method, params, model, genesis_hash(chain), _timestamp_ms())
+    return [*values, auth]
+
+
+_last_ms = [0]
+_last_lock = threading.Lock()
+
+
+def _timestamp_ms() -> int:
+    """Now in ms, strictly increasing within this process: the same query sent twice in one millisecond
+    is then two distinct signatures (the node refuses a repeated one as a replay)."""
+    with _last_lock:
+        _last_ms[0] = max(int(time.time() * 1000), _last_ms[0] + 1)
+        return _last_ms[0]
+
+
+def predict(
+    chain: Chain,
+    model: int,
+    rows: list[Any],
+    *,
+    at: str | None = None,
+    fixed: bool = False,
+    version: int | str | None = None,
+    signer: Keypair | None = None,
+) -> dict[str, Any]:
+    """model_predict on the node at `version` (default: the node's), signed when a signer is given."""
+    answer: dict[str, Any] = chain.client.request(
+        "model_predict", signed(chain, signer, "model_predict", [model, rows, at, fixed, version])
+    )
+    return answer
 
 
 def _watch(chain: Chain, keypair: Keypair, name: str, args: dict[str, Any], timeout: float) -> Receipt:
@@ -79,12 +131,14 @@ def download_artifact(
     at: str | None = None,
     fetch: Fetch | None = None,
     version: int | str | None = None,
+    signer: Keypair | None = None,
 ) -> Download:
     """Download and verify an artifact (by root), or a model's weights (by id) at `version` (a number or a
-    channel; by default the node's: stable when set, else latest, on a chain with Versioning)."""
+    channel; by default the node's: stable when set, else latest, on a chain with Versioning). Every page
+    is asked for with the same reference at the first page's block (signed queries given a signer)."""
     call = fetch or (lambda method, params: chain.client.request(method, params))
     ref: Any = artifact if isinstance(artifact, int) else hex_of(artifact)
-    first = call("model_download", [ref, 0, 16, at, version] if version is not None else [ref, 0, 16, at])
+    first = call("model_download", signed(chain, signer, "model_download", [ref, 0, 16, at, version]))
     block_hash = str(first["at"])
     header = chain.client.request("chain_getHeader", [block_hash])
     state_root = from_hex(header["stateRoot"], "state root")
@@ -97,9 +151,11 @@ def download_artifact(
         pieces.extend(_rebuilt_page(page) if rebuilt else _verified_page(page, state_root, root))
         if len(pieces) >= int(page["chunkCount"]):
             break
-        again = [ref, len(pieces), 16, block_hash, int(first["version"])] if rebuilt else [
-            hex_of(root), len(pieces), 16, block_hash]
-        page = call("model_download", again)
+        pinned = int(first["version"]) if isinstance(ref, int) and "version" in first else version
+        again = [ref, len(pieces), 16, block_hash, pinned]
+        page = call("model_download", signed(chain, signer, "model_download", again))
+        if page.get("root") != hex_of(root):
+            raise DownloadRefused("a later page of the download is of another artifact")
     data = b"".join(pieces)
     try:
         art.verify_artifact(data, root)

@@ -8,7 +8,9 @@ from typing import Any
 
 from client.chain import Chain
 from client.errors import ArgumentError
+from client.models import signed
 from client.output import Output, table
+from client.signer import load_signer
 
 
 def add_version_commands(group: Any, common: argparse.ArgumentParser) -> None:
@@ -45,12 +47,18 @@ def version_selector(text: str | None) -> int | str | None:
     return text
 
 
+def _request(chain: Chain, args: argparse.Namespace, method: str, params: list[Any]) -> Any:
+    """A versions query, signed with --signer when given (a permissioned model's history needs it)."""
+    signer = load_signer(args.signer) if args.signer else None
+    return chain.client.request(method, signed(chain, signer, method, params))
+
+
 def cmd_history(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Print a model's versions: number, parent, cause, block/extrinsic, artifact root, tag."""
-    page = chain.client.request("model_history", [args.model, args.first, args.last, args.at])
+    page = _request(chain, args, "model_history", [args.model, args.first, args.last, args.at])
     versions = list(page["versions"])
     while args.all and page["next"] is not None:
-        page = chain.client.request("model_history", [args.model, page["next"], args.last, args.at])
+        page = _request(chain, args, "model_history", [args.model, page["next"], args.last, args.at])
         versions.extend(page["versions"])
     result = {**page, "versions": versions}
     out.emit(result, "\n".join([_summary(result)] + [_line(v) for v in versions]))
@@ -78,7 +86,7 @@ def _line(version: dict[str, Any]) -> str:
 
 def cmd_verify(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Check a version's artifact root; exit code 1 when it does not match."""
-    answer = chain.client.request("model_verify", [args.model, args.version, args.root, args.at])
+    answer = _request(chain, args, "model_verify", [args.model, args.version, args.root, args.at])
     rows = [("valid", answer["valid"]), ("recorded", answer["recorded"]), ("rebuilt", answer["rebuilt"])]
     out.emit(answer, table(rows))
     return 0 if answer["valid"] else 1
@@ -86,7 +94,7 @@ def cmd_verify(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 
 def cmd_diff(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Print the indices of the chunks that differ between two versions."""
-    answer = chain.client.request("model_diff", [args.model, args.v1, args.v2, args.at])
+    answer = _request(chain, args, "model_diff", [args.model, args.v1, args.v2, args.at])
     changed = answer["changed"]
     text = f"{len(changed)} of {max(answer['chunks'])} chunks changed" + (
         f": {', '.join(str(i) for i in changed)}" if changed else "")

@@ -167,7 +167,7 @@ def _dev_like(
         "Balances": {"balances": [[a, DEV_ENDOWMENT] for a in accounts]},
         "Sudo": {"key": accounts[0]},
     }
-    base = ("System", "Balances", "Sudo", "ModelRegistry", "Versioning")
+    base = ("System", "Balances", "Sudo", "ModelRegistry", "Access", "Versioning")
     return ChainSpec(
         name=name,
         id=chain_id,

@@ -39,6 +39,7 @@ class NodeConfig:
     pool: PoolLimits = dataclasses.field(default_factory=PoolLimits)
     blocks: AuthorLimits = dataclasses.field(default_factory=AuthorLimits)
     rpc_limits: RpcLimits = dataclasses.field(default_factory=RpcLimits)
+    query_window_s: int = 60  # signed model queries: accepted clock skew either side, in seconds
 
 
 def load_spec(chain: str) -> ChainSpec:

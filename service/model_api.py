@@ -2,7 +2,9 @@
 
 Queries run on a read-only Runtime over committed state (the node's validation runtime for the head,
 or a view over the history index for an older block given as `at`). They never write and cost no fee.
-A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
+Predictions and downloads pass the Access check (pallets/access/query.py) for the caller named by a
+signed query (`auth`, checked by service/query_auth.py), at the best block and at `at`; public models
+need no signature. A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from pallets.access import query as access_query
+from pallets.access.signed_query import named_params
 from pallets.model_registry import query
 from runtime.block import Header
 from runtime.executive import META_HEAD, Runtime
@@ -20,8 +24,9 @@ from runtime.storage.backend import Backend
 from runtime.storage.overlay import STATE_PREFIX
 from service import version_api
 from service.chaindb import ChainDb
+from service.query_auth import QueryAuth
 from service.rpc import RpcError, bad_params, method
-from service.rpc_api import parse_account, parse_number
+from service.rpc_api import parse_account, parse_hex, parse_number
 
 QUERY_REFUSED = 4000
 _VIEWS = 8
@@ -74,11 +79,13 @@ class ModelApi:
         head_runtime: Runtime,
         chaindb: ChainDb,
         header_at: Callable[[Any], tuple[bytes, Header]],
+        auth: QueryAuth | None = None,
     ) -> None:
         self.spec = spec
         self.head_runtime = head_runtime
         self.chaindb = chaindb
         self._header_at = header_at
+        self.auth = auth or QueryAuth(head_runtime.genesis_hash)
         self._views: OrderedDict[bytes, Runtime] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -107,13 +114,16 @@ class ModelApi:
 
     @method("model_get")
     def model_get(self, model: Any, at: Any = None) -> dict[str, Any]:
-        """A model's public description."""
+        """A model's public description (a permissioned model's artifact root is null) and access policy."""
         model_id = parse_number(model, "model")
 
         def run() -> dict[str, Any]:
             rt = self.runtime_at(at)
-            described = query.model_json(model_id, query.model_info(rt, model_id))
-            return {**described, **version_api.model_json_extra(rt, model_id)}
+            shown = access_query.public_model_json(rt, model_id, query.model_info(rt, model_id))
+            extra = version_api.model_json_extra(rt, model_id)
+            if shown["artifact"] is None:  # permissioned: no root, it names the weights' bytes
+                extra.pop("artifact", None)
+            return {**shown, **extra}
 
         return answer(run)
 
@@ -122,28 +132,90 @@ class ModelApi:
         """Models in id order (all, or one owner's), paged: {"models": [...], "next": id|null}."""
         who = None if owner is None else bytes(parse_account(owner))
         first, count = parse_number(start, "start"), parse_number(limit, "limit")
-        return answer(lambda: query.list_models(self.head_runtime, who, first, count))
+
+        def run() -> dict[str, Any]:
+            rt = self.head_runtime
+            page = query.list_models(rt, who, first, count)
+            page["models"] = [
+                access_query.public_model_json(rt, m["id"], query.model_info(rt, m["id"]))
+                for m in page["models"]
+            ]
+            return page
+
+        return answer(run)
 
     @method("model_predict")
     def model_predict(
-        self, model: Any, rows: Any, at: Any = None, fixed: Any = False, version: Any = None
+        self,
+        model: Any,
+        rows: Any,
+        at: Any = None,
+        fixed: Any = False,
+        version: Any = None,
+        auth: Any = None,
     ) -> dict[str, Any]:
         """Labels and Q.16 scores for one row or a batch (real values, or Q.16 ints with fixed=true), at a
-        version (number or channel; default stable when set, else latest) on a chain with Versioning."""
+        version (number or channel; default stable when set, else latest) on a chain with Versioning;
+        a permissioned model needs `auth`, a query signed by a Reader (or higher) of the model."""
         model_id, selector = parse_number(model, "model"), version_api.parse_selector(version)
         if not isinstance(fixed, bool):
             raise bad_params("fixed must be a boolean")
-        return answer(lambda: version_api.predict(self.runtime_at(at), model_id, rows, fixed, selector))
+        params = named_params("model_predict", (model, rows, at, fixed, version))
+
+        def run() -> dict[str, Any]:
+            caller = self.auth.verify("model_predict", params, model_id, auth)
+            rt = self.checked_runtime(caller, model_id, "predict", at, self.runtime_at)
+            access_query.ensure_predictable(rt, model_id)
+            return version_api.predict(rt, model_id, rows, fixed, selector)
+
+        return answer(run)
 
     @method("model_download")
     def model_download(
-        self, artifact: Any, start: Any = 0, count: Any = 16, at: Any = None, version: Any = None
+        self,
+        artifact: Any,
+        start: Any = 0,
+        count: Any = 16,
+        at: Any = None,
+        version: Any = None,
+        auth: Any = None,
     ) -> dict[str, Any]:
-        """Chunks of an artifact (a 0x root, or a model id for its current weights or `version`) with a
-        read proof."""
+        """Chunks of an artifact (a 0x root, or a model id for its confidential version if it has one, else
+        `version` or the default one) with a read proof; permissioned models need `auth` as model_predict."""
         first, many = parse_number(start, "start"), parse_number(count, "count")
         selector = version_api.parse_selector(version)
-        return answer(lambda: version_api.download(self._view(at), artifact, first, many, selector))
+        by_id = isinstance(artifact, int) and not isinstance(artifact, bool)
+        root = None if by_id else parse_hex(artifact, "artifact root", 32)
+        params = named_params("model_download", (artifact, start, count, at, version))
+
+        def run() -> dict[str, Any]:
+            caller = self.auth.verify("model_download", params, artifact if by_id else None, auth)
+            if root is None:
+                rt = self.checked_runtime(caller, artifact, "download", at, self._view)
+                secret = access_query.confidential(rt, artifact)
+                if secret is not None and selector is None:
+                    return query.download(rt, secret.artifact, first, many)
+                return version_api.download(rt, artifact, first, many, selector)
+            access_query.ensure_may_download_root(self.head_runtime, caller, root, self._reading_block())
+            return version_api.download(self._view(at), artifact, first, many, selector)
+
+        return answer(run)
+
+    def checked_runtime(
+        self, caller: Any, model: int, action: str, at: Any, runtime_at: Callable[[Any], Runtime]
+    ) -> Runtime:
+        """The runtime to answer from, once the caller may `action` the model now and at `at`."""
+        access_query.ensure_may_read(self.head_runtime, caller, model, action, self._reading_block())
+        rt = runtime_at(at)
+        if rt is not self.head_runtime:
+            access_query.ensure_may_read(rt, caller, model, action, rt.head.number + 1)
+        return rt
+
+    def _reading_block(self) -> int:
+        """The block reads of the best state are judged in: the next one (the head runtime's own header
+        may lag the best block by a moment, the chain database's does not)."""
+        best = self.chaindb.head.best.number if self.chaindb is not None else self.head_runtime.head.number
+        return best + 1
 
 
 def answer(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from service.metrics import Metrics
 from service.model_api import ModelApi
 from service.pool import TransactionPool
 from service.provenance_api import ProvenanceApi
+from service.query_auth import QueryAuth
 from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
@@ -205,7 +206,8 @@ class NodeRunner:
     async def _serve_rpc(self, api: NodeApi, hub: Hub) -> RpcServer:
         config = self.config
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
-        model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at)
+        auth = QueryAuth(api.runtime.genesis_hash, window_s=config.query_window_s)
+        model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb)
         methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api)
         dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)

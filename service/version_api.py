@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pallets.access.signed_query import named_params
 from pallets.model_registry import artifact as art
 from pallets.model_registry import query
 from pallets.versioning import query as versions
@@ -131,27 +132,54 @@ class VersionApi:
         self.models = models
 
     @method("model_history")
-    def model_history(self, model: Any, start: Any = 0, end: Any = None, at: Any = None) -> dict[str, Any]:
+    def model_history(
+        self, model: Any, start: Any = 0, end: Any = None, at: Any = None, auth: Any = None
+    ) -> dict[str, Any]:
         """Versions start..end (inclusive; at most 100 per page, `next` continues), oldest first."""
         model_id, first = parse_number(model, "model"), parse_number(start, "from")
         last = None if end is None else parse_number(end, "to")
-        return self._answer(at, lambda rt: versions.history(rt, model_id, first, last))
+        params = named_params("model_history", (model, start, end, at))
+        return self._answer(
+            ("model_history", params, model_id, auth, at),
+            lambda rt: versions.history(rt, model_id, first, last),
+        )
 
     @method("model_verify")
-    def model_verify(self, model: Any, version: Any, artifact_root: Any, at: Any = None) -> dict[str, Any]:
+    def model_verify(
+        self, model: Any, version: Any, artifact_root: Any, at: Any = None, auth: Any = None
+    ) -> dict[str, Any]:
         """Whether a version has this artifact root, as recorded and as rebuilt from the state."""
         model_id, number = parse_number(model, "model"), parse_number(version, "version")
         root = parse_hex(artifact_root, "artifact root", 32)
-        return self._answer(at, lambda rt: versions.verify(rt, model_id, number, root))
+        params = named_params("model_verify", (model, version, artifact_root, at))
+        return self._answer(
+            ("model_verify", params, model_id, auth, at),
+            lambda rt: versions.verify(rt, model_id, number, root),
+        )
 
     @method("model_diff")
-    def model_diff(self, model: Any, v1: Any, v2: Any, at: Any = None) -> dict[str, Any]:
+    def model_diff(self, model: Any, v1: Any, v2: Any, at: Any = None, auth: Any = None) -> dict[str, Any]:
         """Which chunks of the full artifacts differ between two versions."""
         model_id = parse_number(model, "model")
         first, second = parse_number(v1, "v1"), parse_number(v2, "v2")
-        return self._answer(at, lambda rt: versions.diff(rt, model_id, first, second))
+        params = named_params("model_diff", (model, v1, v2, at))
+        return self._answer(
+            ("model_diff", params, model_id, auth, at),
+            lambda rt: versions.diff(rt, model_id, first, second),
+        )
 
-    def _answer(self, at: Any, run: Callable[[Runtime], dict[str, Any]]) -> dict[str, Any]:
+    def _answer(
+        self, query_of: tuple[str, dict[str, Any], int, Any, Any], run: Callable[[Runtime], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run a history query once the caller may read the model (a version's root names its weights,
+        so a permissioned model's history needs a signed query as model_download does)."""
         from service.model_api import answer
 
-        return answer(lambda: run(self.models.runtime_at(at)))
+        name, params, model, auth, at = query_of
+
+        def checked() -> dict[str, Any]:
+            caller = self.models.auth.verify(name, params, model, auth)
+            rt = self.models.checked_runtime(caller, model, "download", at, self.models.runtime_at)
+            return run(rt)
+
+        return answer(checked)

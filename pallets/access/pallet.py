@@ -2,26 +2,30 @@
 model (see PERMISSIONS), roles granted per model with an optional expiry block, and paid access passes
 whose revenue is credited to the owner and to contributors of good training data, claimable by them.
 
-Storage is keyed (model, account) throughout, so that a later `wrapped_keys` map (confidential models,
-one wrapped key per reader) fits next to `grants` with the same keys and the same lifetime.
+Confidential models (confidential.py): an encrypted artifact per model and its data key wrapped per
+holder (`wrapped_keys`, keyed (model, account) like `grants`); a lost role makes the key's rotation due.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from pallets.access import confidential as conf
 from pallets.access.types import (
     DEFAULT_POLICY,
     OWNER_RANK,
     PERMILL,
     PERMISSIONS,
     RANK,
+    Confidential,
     Grant,
     PassTerms,
     Policy,
     Role,
+    SealedKey,
     Training,
     Visibility,
+    WrappedKey,
     required_rank,
     split_revenue,
 )
@@ -32,7 +36,7 @@ from runtime.crypto import blake2_256
 from runtime.errors import DispatchError, Overflow
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap
-from runtime.types import U32, AccountId, Balance, BlockNumber
+from runtime.types import H256, U32, AccountId, Balance, BlockNumber
 
 REVENUE_REASON = "access/revenue"
 U32_MAX = (1 << 32) - 1
@@ -46,6 +50,7 @@ class Access(Pallet):
     PERMILL = PERMILL
     MAX_CONTRIBUTORS = 1_000  # contributors credited per model (bounds buy_pass's weight)
     PALLET_ACCOUNT = AccountId(blake2_256(b"modl/cmu/access"))  # holds unclaimed revenue
+    MAX_KEY_HOLDERS = 256  # wrapped keys per confidential model (bounds publish_confidential's weight)
 
     policies: StorageMap[int, Policy] = StorageMap(U32, Policy, doc="Policies (absent: Public, Open).")
     grants: StorageDoubleMap[int, AccountId, Grant] = StorageDoubleMap(
@@ -59,6 +64,13 @@ class Access(Pallet):
     revenue: StorageDoubleMap[int, AccountId, int] = StorageDoubleMap(
         U32, AccountId, Balance, doc="Unclaimed pass revenue by model and account."
     )
+    confidential: StorageMap[int, Confidential] = StorageMap(
+        U32, Confidential, doc="Confidential models: encrypted artifact, key id, rotation due."
+    )
+    wrapped_keys: StorageDoubleMap[int, AccountId, WrappedKey] = StorageDoubleMap(
+        U32, AccountId, WrappedKey, doc="The current data key of a confidential model, sealed per holder."
+    )
+    key_holders: StorageMap[int, int] = StorageMap(U32, U32, default=0, doc="Wrapped keys per model.")
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -139,6 +151,30 @@ class Access(Pallet):
         who: AccountId
         amount: Balance
 
+    @dataclasses.dataclass(frozen=True)
+    class ConfidentialPublished(Event):
+        """A Maintainer made an encrypted artifact the model's confidential version (key named by id)."""
+
+        model: U32
+        artifact: H256
+        key_id: H256
+        by: AccountId
+
+    @dataclasses.dataclass(frozen=True)
+    class KeyPosted(Event):
+        """The model's data key was posted sealed to `who` (only `who` can open it)."""
+
+        model: U32
+        who: AccountId
+        key_id: H256
+        by: AccountId
+
+    @dataclasses.dataclass(frozen=True)
+    class KeyRotationDue(Event):
+        """A role on a confidential model ended: its next version must use a new data key."""
+
+        model: U32
+
     # --- errors ----------------------------------------------------------------------------------
 
     class NotAllowed(DispatchError):
@@ -172,6 +208,24 @@ class Access(Pallet):
     class NothingToClaim(DispatchError):
         """No revenue of this model is waiting for the caller."""
 
+    class NotConfidential(DispatchError):
+        """The model has no confidential version (publish_confidential first)."""
+
+    class NotSealed(DispatchError):
+        """The artifact is not a confidential envelope (it must start with the CMUSEAL1 header)."""
+
+    class KeyRotationPending(DispatchError):
+        """Someone who had the data key lost access: the next version must use a new key."""
+
+    class BadWrappedKey(DispatchError):
+        """A wrapped key is a SealedBox of a 32-byte key: exactly 80 bytes."""
+
+    class NoReadRole(DispatchError):
+        """Keys are posted only to the owner and to accounts holding a live role on the model."""
+
+    class TooManyKeyHolders(DispatchError):
+        """The model has MAX_KEY_HOLDERS wrapped keys already."""
+
     # --- the one access check ------------------------------------------------------------------
 
     @property
@@ -184,8 +238,9 @@ class Access(Pallet):
         """The Balances pallet (pass payments and revenue)."""
         return self.runtime.pallet(Balances)
 
-    def can(self, who: AccountId | None, model: int, action: str) -> bool | None:
-        """May `who` (None: anonymous) take `action` on `model`? None only if there is no such model."""
+    def can(self, who: AccountId | None, model: int, action: str, at: int | None = None) -> bool | None:
+        """May `who` (None: anonymous) take `action` on `model` in block `at` (default: the current one;
+        read queries pass the block their state is of)? None only if there is no such model."""
         info = self._find(model)
         if info is None:
             return None
@@ -194,7 +249,7 @@ class Access(Pallet):
         need = required_rank(action, self.policy(model), who is not None)
         if need is None:
             return False
-        return self.rank(model, who, info) >= need
+        return self.rank(model, who, info, at) >= need
 
     @hookimpl
     def model_access(self, who: bytes | None, model: int, action: str) -> bool | None:
@@ -206,18 +261,20 @@ class Access(Pallet):
         """A model's policy (Public with Open training unless set)."""
         return self.policies.get(model) or DEFAULT_POLICY
 
-    def role(self, model: int, who: AccountId) -> Role | None:
-        """The role `who` holds on `model` now (None if none or expired)."""
+    def role(self, model: int, who: AccountId, at: int | None = None) -> Role | None:
+        """The role `who` holds on `model` in block `at` (default: now); None if none or expired."""
         grant = self.grants.get(model, who)
-        return grant.role if grant is not None and grant.live_at(self.block_number()) else None
+        block = self.block_number() if at is None else at
+        return grant.role if grant is not None and grant.live_at(block) else None
 
-    def rank(self, model: int, who: AccountId | None, info: ModelInfo) -> int:
-        """`who`'s rank on the model now: OWNER_RANK for the token holder, 0 without a live role."""
+    def rank(self, model: int, who: AccountId | None, info: ModelInfo, at: int | None = None) -> int:
+        """`who`'s rank on the model in block `at` (default: now): OWNER_RANK for the token holder, 0
+        without a live role."""
         if who is None:
             return 0
         if who == info.owner:
             return OWNER_RANK
-        role = self.role(model, who)
+        role = self.role(model, who, at)
         return 0 if role is None else RANK[role]
 
     def _find(self, model: int) -> ModelInfo | None:
@@ -285,7 +342,10 @@ class Access(Pallet):
         grant = self._grant_of(model, who)
         ensure(rank == OWNER_RANK or self.role(model, who) is not Role.ADMIN, self.OwnerOnly)
         del self.grants[model, who]
+        rotate = conf.key_lost(self, model, who)
         self.deposit_event(self.RoleRevoked(model=model, who=who, role=grant.role, by=by))
+        if rotate:
+            self.deposit_event(self.KeyRotationDue(model=model))
 
     @call(index=3, weight=30_000)
     def renounce(self, origin: Origin, model: U32) -> None:
@@ -293,7 +353,10 @@ class Access(Pallet):
         who = origin.ensure_signed()
         grant = self._grant_of(model, who)
         del self.grants[model, who]
+        rotate = conf.key_lost(self, model, who)
         self.deposit_event(self.RoleRenounced(model=model, who=who, role=grant.role))
+        if rotate:
+            self.deposit_event(self.KeyRotationDue(model=model))
 
     def _manager_rank(self, who: AccountId, model: int) -> int:
         """The caller's rank, or NotAllowed unless it may manage roles (UnknownModel for no model)."""
@@ -399,3 +462,24 @@ class Access(Pallet):
     def _credit(self, model: int, who: AccountId, amount: int) -> None:
         if amount:
             self.revenue[model, who] = (self.revenue.get(model, who, 0) or 0) + amount
+
+    # --- confidential models (confidential.py) ---------------------------------------------------
+
+    @call(index=7, weight=200_000 + 20_000 * MAX_KEY_HOLDERS)
+    def publish_confidential(self, origin: Origin, model: U32, artifact: H256) -> None:
+        """Make an encrypted artifact the caller uploaded the model's confidential version (Maintainer and
+        up). Its header names the data key; the old key id is refused while a rotation is due. A new key
+        drops every wrapped key of the old one: post the new key to each holder with post_key."""
+        conf.do_publish(self, origin.ensure_signed(), model, artifact)
+
+    @call(index=8, weight=60_000)
+    def post_key(
+        self,
+        origin: Origin,
+        model: U32,
+        who: AccountId,
+        sealed: SealedKey,
+    ) -> None:
+        """Post the current data key sealed to `who`'s X25519 key (Maintainer and up; `who` must be the
+        owner or hold a live role). Replaces `who`'s previous wrapped key."""
+        conf.do_post_key(self, origin.ensure_signed(), model, who, sealed)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from runtime.types import U32, Balance, BlockNumber
+from pallets.access.envelope import WRAPPED_KEY_SIZE
+from runtime.types import H256, U32, AccountId, Balance, BlockNumber, bounded_bytes
+
+SealedKey = bounded_bytes(WRAPPED_KEY_SIZE)
 
 PERMILL = 1_000_000  # contributor_share_permill is parts per million of the price
 
@@ -28,8 +31,10 @@ transfer         Owner or the registry's approved operator, whatever the policy
 
 Managing roles: Owner and Admin grant and revoke Maintainer, Trainer and Reader (and set the policy);
 only the Owner grants or revokes Admin, or replaces a live Admin grant; anyone may renounce their own
-role; only the Owner sets pass terms. An unknown action is denied; can() is None only for an unknown
-model. Retirement is the registry's check (live_model), not part of this table."""
+role; only the Owner sets pass terms. Confidential models: Maintainer and up publish an encrypted version
+(publish_confidential) and post its key (post_key) to the Owner and holders of a live role. An unknown
+action is denied; can() is None only for an unknown model. Retirement is the registry's check
+(live_model), not part of this table."""
 
 
 class Visibility(enum.Enum):
@@ -92,6 +97,25 @@ class PassTerms:
     contributor_share_permill: U32
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Confidential:
+    """A confidential model's current encrypted artifact, the id of its data key, who published it and
+    whether the key must change at the next publication (a key holder lost access)."""
+
+    artifact: H256
+    key_id: H256
+    publisher: AccountId
+    rotation_pending: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WrappedKey:
+    """A data key sealed to one holder's X25519 key (SealedBox), with the id of the key it wraps."""
+
+    key_id: H256
+    sealed: SealedKey  # type: ignore[valid-type]
+
+
 def required_rank(action: str, policy: Policy, signed: bool) -> int | None:
     """The least rank that may take `action` under `policy` (PERMISSIONS); None: nobody may.
 
@@ -132,12 +156,15 @@ __all__ = [
     "PERMILL",
     "PERMISSIONS",
     "RANK",
+    "Confidential",
     "Grant",
     "PassTerms",
     "Policy",
     "Role",
+    "SealedKey",
     "Training",
     "Visibility",
+    "WrappedKey",
     "required_rank",
     "split_revenue",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -192,25 +193,37 @@ def predict(
     from models.errors import ModelError
 
     info, spec = _model_entry(rt, model)
-    batch = _as_batch(rows)
+    batch = as_batch(rows)
     try:
         if weights is None:
             kind, weights = load_weights(rt, info, root, spec)
         else:
             kind = registry(rt).kind(info.kind)
-        prepare = kind.prepare_rows if fixed else kind.quantize
-        labels, scores = kind.predict(weights, prepare(batch, spec))
     except (ModelError, DispatchError) as exc:  # DispatchError: an unknown `root` or kind
         raise QueryError(type(exc).__name__, str(exc)) from exc
-    names = info.labels
     return {
         "model": model,
         "artifact": "0x" + (root or info.artifact).hex(),
-        "predictions": [
-            {"label": label, "name": names[label], "scores": row}
-            for label, row in zip(_ints(labels), _ints(scores), strict=True)
-        ],
+        "predictions": predict_rows(kind, weights, spec, info.labels, batch, fixed=fixed),
     }
+
+
+def predict_rows(
+    kind: Any, weights: Any, spec: Any, names: Sequence[str], batch: list[Any], *, fixed: bool = False
+) -> list[dict[str, Any]]:
+    """{label, name, scores} per row of a batch, from decoded weights: the node's and a client's local
+    predictions run this same code (rows as in `predict`; QueryError naming a refused row)."""
+    from models.errors import ModelError
+
+    try:
+        prepare = kind.prepare_rows if fixed else kind.quantize
+        labels, scores = kind.predict(weights, prepare(batch, spec))
+    except ModelError as exc:
+        raise QueryError(type(exc).__name__, str(exc)) from exc
+    return [
+        {"label": label, "name": names[label], "scores": row}
+        for label, row in zip(_ints(labels), _ints(scores), strict=True)
+    ]
 
 
 def _ints(values: Any) -> list[Any]:
@@ -227,7 +240,7 @@ def _spec(info: ModelInfo) -> Any:
     return _kind_spec(info.input_spec)
 
 
-def _as_batch(rows: Any) -> list[Any]:
+def as_batch(rows: Any) -> list[Any]:
     if not isinstance(rows, list) or not rows:
         raise QueryError("BadRows", "rows must be a non-empty list (one row, or a list of rows)")
     batch = rows if isinstance(rows[0], list | dict) else [rows]

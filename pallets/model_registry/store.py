@@ -158,6 +158,11 @@ class ArtifactStore(Pallet):
         """The bytes of a stored artifact (UnknownArtifact otherwise)."""
         return b"".join(self.chunks[h] for h in self.manifest(root).chunks)
 
+    def artifact_head(self, root: bytes) -> tuple[int, bytes]:
+        """(size, first chunk) of a stored artifact, enough to read a header (UnknownArtifact otherwise)."""
+        manifest = self.manifest(root)
+        return manifest.size, self.chunks[manifest.chunks[0]] if manifest.chunks else b""
+
     def ensure_claimed_by(self, root: bytes, who: AccountId) -> None:
         """UnknownArtifact or NotClaimant unless `who` holds a claim on the artifact (pays for it)."""
         self.manifest(root)

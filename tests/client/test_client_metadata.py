@@ -58,7 +58,7 @@ def test_encode_call_works_with_a_nested_call(mock: MockRuntime, metadata: Metad
         (
             "Nope.transfer",
             {},
-            "no pallet 'Nope' (it has Balances, ModelRegistry, Notes, Sudo, System, Versioning)",
+            "no pallet 'Nope' (it has Access, Balances, ModelRegistry, Notes, Sudo, System, Versioning)",
         ),
         ("Balances.nope", {}, "no call 'nope' (its calls: transfer, transfer_keep_alive, force_set_balance)"),
         ("Balances.transfer", {"dest": "bob"}, "takes dest: AccountId, value: U64; missing value"),

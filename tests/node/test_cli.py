@@ -63,6 +63,8 @@ def test_purge_chain_removes_the_database(tmp_path: Path) -> None:
 def test_bad_flags_are_refused_with_a_reason(tmp_path: Path) -> None:
     result = run_cli("--dev", "--seal", "sometimes")
     assert result.returncode == 2 and "--seal" in result.stderr
+    result = run_cli("--dev", "--query-window", "0")
+    assert result.returncode == 2 and "--query-window" in result.stderr
     result = run_cli("--chain", str(tmp_path / "missing.json"), "--tmp")
     assert result.returncode == 2 and "missing.json" in result.stderr
     result = run_cli("export-blocks", str(tmp_path / "x.bin"), "--base-path", str(tmp_path))

@@ -3,14 +3,24 @@ read the pallet. Imported as `from access_helpers import ...`."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import models
+from client import confidential
 from pallets.access import Access
+from pallets.access.signed_query import named_params, sign_query
 from pallets.access.types import Role, Training, Visibility
 from pallets.model_registry import ModelRegistry
+from pallets.model_registry import artifact as art
 from pallets.model_registry.types import InputSpec
+from runtime.crypto import dev_keypair
 from runtime.testing import CallResult, MockRuntime, assert_ok
+from service.model_api import ModelApi
+from service.rpc import RpcError
+
+ROW = [0.5, -1.0, 2.0, 0.0]
+_LAST_MS = [0]
 
 PUBLIC, PERMISSIONED = Visibility.PUBLIC, Visibility.PERMISSIONED
 OPEN, TRAINERS = Training.OPEN, Training.TRAINERS
@@ -95,6 +105,67 @@ def held_revenue(rt: MockRuntime) -> int:
     return rt.runtime.balances.held_balance(Access.PALLET_ACCOUNT, "access/revenue")
 
 
+def upload(rt: MockRuntime, who: str, data: bytes) -> bytes:
+    """Upload bytes as an artifact (begin, every chunk, finish); returns the root."""
+    root = art.artifact_root(data)
+    begun = rt.call(who, "ModelRegistry.begin_upload", root=root, size=len(data))
+    assert_ok(begun)
+    upload_id = int(begun.events[-1].upload)
+    for index, piece in enumerate(art.split_chunks(data)):
+        assert_ok(rt.call(who, "ModelRegistry.upload_chunk", upload=upload_id, index=index, data=piece))
+    assert_ok(rt.call(who, "ModelRegistry.finish_upload", upload=upload_id))
+    return root
+
+
+def upload_sealed(rt: MockRuntime, who: str, key: bytes, plaintext: bytes = b"secret weights") -> bytes:
+    """Encrypt `plaintext` under `key` (a confidential artifact) and upload it as `who`; the root."""
+    return upload(rt, who, confidential.seal_artifact(plaintext, key))
+
+
+def publish(rt: MockRuntime, who: str, model: int, root: bytes) -> CallResult:
+    """Access.publish_confidential."""
+    return rt.call(who, "Access.publish_confidential", model=model, artifact=root)
+
+
+def post_key(rt: MockRuntime, by: str, model: int, who: str, key: bytes) -> CallResult:
+    """Access.post_key of `key` sealed to the dev account `who`."""
+    sealed = confidential.wrap_key(key, rt.account(who))
+    return rt.call(by, "Access.post_key", model=model, who=rt.account(who), sealed=sealed)
+
+
+def confidential_model(rt: MockRuntime, key: bytes, holders: tuple[str, ...] = ()) -> int:
+    """A permissioned model of alice published confidential under `key`, with Readers `holders` who got
+    the key (and alice, the publisher)."""
+    model = permissioned_model(rt)
+    assert_ok(publish(rt, "alice", model, upload_sealed(rt, "alice", key)))
+    for who in ("alice", *holders):
+        if who != "alice":
+            grant_ok(rt, "alice", model, who, Role.READER)
+        assert_ok(post_key(rt, "alice", model, who, key))
+    return model
+
+
+def model_api(rt: MockRuntime) -> ModelApi:
+    """The node's model_* RPC methods, in-process, over the mock runtime's state (head reads only)."""
+    return ModelApi(rt.runtime.spec, rt.runtime, None, None)  # type: ignore[arg-type]
+
+
+def predict_auth(rt: MockRuntime, who: str, model: int, row: list[float] = ROW) -> dict[str, Any]:
+    """The `auth` of a model_predict of `row` signed by `who` now."""
+    params = named_params("model_predict", (model, row, None, False, None))
+    now = _LAST_MS[0] = max(int(time.time() * 1000), _LAST_MS[0] + 1)  # distinct even within one ms
+    return sign_query(dev_keypair(who), "model_predict", params, model, rt.runtime.genesis_hash, now)
+
+
+def rpc_predict(api: ModelApi, rt: MockRuntime, who: str | None, model: int) -> dict[str, Any] | str:
+    """model_predict of one row as `who` (a signed query; None: unsigned): the answer, or the error name."""
+    auth = None if who is None else predict_auth(rt, who, model)
+    try:
+        return api.model_predict(model, ROW, None, False, None, auth)
+    except RpcError as exc:
+        return str(exc.data["error"])
+
+
 __all__ = [
     "ADMIN",
     "ED",
@@ -104,16 +175,25 @@ __all__ = [
     "PRICE",
     "PUBLIC",
     "READER",
+    "ROW",
     "TRAINER",
     "TRAINERS",
     "access",
     "can",
+    "confidential_model",
     "fund",
     "grant",
     "grant_ok",
     "held_revenue",
+    "model_api",
     "permissioned_model",
+    "post_key",
+    "predict_auth",
+    "publish",
     "register_model",
+    "rpc_predict",
     "sell_passes",
     "set_policy",
+    "upload",
+    "upload_sealed",
 ]

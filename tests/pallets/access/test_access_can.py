@@ -113,6 +113,28 @@ def test_can_fails_when_the_grant_reaches_its_expiry_block(rt, role):
     assert can(rt, "bob", model, "train") is False
 
 
+ROLE_OF = {ADMIN: "Admin", MAINTAINER: "Maintainer", TRAINER: "Trainer", READER: "Reader"}
+
+
+@pytest.mark.parametrize(("visibility", "training"), list(TABLE))
+@pytest.mark.parametrize("role", [ADMIN, MAINTAINER, TRAINER, READER])
+def test_can_works_until_the_block_before_expiry_for_every_action(rt, role, visibility, training):
+    model = register_model(rt)
+    set_policy(rt, "alice", model, visibility, training)
+    expires = rt.block_number + 2
+    grant_ok(rt, "alice", model, "ferdie", role, expires)
+    row = TABLE[visibility, training]
+
+    def allowed_actions():
+        return {action for action in ACTIONS if can(rt, "ferdie", model, action)}
+
+    rt.run_to_block(expires - 1)
+    assert allowed_actions() == {a for a in ACTIONS if ROLE_OF[role] in row[a]}
+    rt.next_block()
+    assert rt.block_number == expires
+    assert allowed_actions() == {a for a in ACTIONS if "none" in row[a]}
+
+
 def test_can_fails_when_an_admin_acts_at_its_expiry_block(rt):
     model = register_model(rt)
     expires = rt.block_number + 2

@@ -28,3 +28,17 @@ def test_renounce_fails_when_there_is_no_grant(rt):
     model = register_model(rt)
     assert_noop(rt.call("bob", "Access.renounce", model=model), Access.NoGrant)
     assert_noop(rt.call("alice", "Access.renounce", model=model), Access.NoGrant)
+
+
+def test_renounce_works_on_a_confidential_model_and_makes_the_key_rotation_due(rt):
+    from access_helpers import confidential_model
+
+    model = confidential_model(rt, b"\x04" * 32, holders=("bob",))
+    assert_ok(rt.call("bob", "Access.renounce", model=model))
+    assert (model, rt.account("bob")) not in access(rt).wrapped_keys
+    assert access(rt).key_holders[model] == 1
+    assert access(rt).confidential[model].rotation_pending
+    assert rt.events()[-2:] == [
+        Access.RoleRenounced(model=model, who=rt.account("bob"), role=READER),
+        Access.KeyRotationDue(model=model),
+    ]

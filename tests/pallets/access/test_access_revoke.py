@@ -68,3 +68,17 @@ def test_revoke_fails_when_an_admin_revokes_an_admin(rt):
 
 def test_revoke_fails_when_the_model_is_unknown(rt):
     assert_noop(revoke(rt, "alice", 5, "bob"), ModelRegistry.UnknownModel)
+
+
+def test_revoke_works_on_a_confidential_model_and_makes_the_key_rotation_due(rt):
+    from access_helpers import confidential_model
+
+    model = confidential_model(rt, b"\x04" * 32, holders=("bob", "charlie"))
+    assert_ok(revoke(rt, "alice", model, "bob"))
+    assert (model, rt.account("bob")) not in access(rt).wrapped_keys
+    assert (model, rt.account("charlie")) in access(rt).wrapped_keys
+    assert access(rt).confidential[model].rotation_pending
+    assert rt.events()[-2:] == [
+        Access.RoleRevoked(model=model, who=rt.account("bob"), role=READER, by=rt.account("alice")),
+        Access.KeyRotationDue(model=model),
+    ]

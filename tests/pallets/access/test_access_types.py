@@ -32,7 +32,7 @@ def test_metadata_describes_access_as_json():
     described = json.loads(json.dumps(rt.runtime.metadata()))
     access = next(p for p in described["pallets"] if p["name"] == "Access")
     assert access["index"] == 11
-    assert [c["index"] for c in access["calls"]] == list(range(7))
+    assert [c["index"] for c in access["calls"]] == list(range(9))
 
 
 def test_split_revenue_works_with_a_remainder_for_the_owner():

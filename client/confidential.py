@@ -1,0 +1,142 @@
+"""Confidential models, client side: encrypt weights under a fresh data key (SecretBox), seal that key to
+each holder's X25519 key (SealedBox, converted from their ed25519 account key), publish, share, and
+predict locally after a verified download. Format: pallets/access/envelope.py.
+
+The node never sees a data key or plaintext weights; these functions run only on the key holders' side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.public
+import nacl.secret
+import nacl.utils
+
+from client import models
+from client.chain import Chain, from_hex, hex_of
+from client.errors import ClientError
+from pallets.access import envelope
+from pallets.model_registry.query import QueryError, as_batch, predict_rows
+from runtime.crypto import Keypair
+
+
+class NoKey(ClientError):
+    """The chain holds no data key of this model for this account (or only one of an older key)."""
+
+
+class DecryptionFailed(ClientError):
+    """A key or an artifact does not open: the key is not this artifact's, or the bytes were altered."""
+
+
+def new_data_key() -> bytes:
+    """A fresh random 32-byte data key."""
+    key: bytes = nacl.utils.random(envelope.KEY_SIZE)
+    return key
+
+
+def seal_artifact(plaintext: bytes, key: bytes) -> bytes:
+    """Weights encrypted under `key` as a confidential artifact (header, then a SecretBox message)."""
+    return envelope.header(envelope.key_id_of(key)) + bytes(nacl.secret.SecretBox(key).encrypt(plaintext))
+
+
+def open_artifact(data: bytes, key: bytes) -> bytes:
+    """The plaintext of a confidential artifact; DecryptionFailed for the wrong key or altered bytes."""
+    try:
+        key_id = envelope.parse_key_id(data)
+    except envelope.BadEnvelope as exc:
+        raise DecryptionFailed(str(exc)) from exc
+    if envelope.key_id_of(key) != key_id:
+        raise DecryptionFailed(f"this key is not the artifact's (it needs key 0x{key_id.hex()})")
+    try:
+        return bytes(nacl.secret.SecretBox(key).decrypt(data[envelope.HEADER_SIZE :]))
+    except nacl.exceptions.CryptoError as exc:
+        raise DecryptionFailed("the artifact does not decrypt: its bytes were altered") from exc
+
+
+def wrap_key(key: bytes, account: bytes) -> bytes:
+    """`key` sealed to the X25519 key of an ed25519 account (80 bytes; only that account opens it)."""
+    x25519: bytes = nacl.bindings.crypto_sign_ed25519_pk_to_curve25519(bytes(account))
+    return bytes(nacl.public.SealedBox(nacl.public.PublicKey(x25519)).encrypt(key))
+
+
+def unwrap_key(sealed: bytes, keypair: Keypair) -> bytes:
+    """Open a wrapped key with this account's X25519 private key; DecryptionFailed if it is not ours."""
+    box = nacl.public.SealedBox(nacl.public.PrivateKey(keypair.x25519_private()))
+    try:
+        return bytes(box.decrypt(sealed))
+    except nacl.exceptions.CryptoError as exc:
+        raise DecryptionFailed("the wrapped key was not sealed to this account") from exc
+
+
+def my_key(chain: Chain, keypair: Keypair, model: int) -> bytes:
+    """This account's data key of the model's current confidential version, checked against its id."""
+    current = chain.query("Access.confidential", [model])
+    if not current.exists:
+        raise NoKey(f"model {model} has no confidential version")
+    key_id = from_hex(current.value["key_id"], "key id")
+    wrapped = chain.query("Access.wrapped_keys", [model, hex_of(keypair.account)])
+    if not wrapped.exists or from_hex(wrapped.value["key_id"], "key id") != key_id:
+        raise NoKey(
+            f"no data key of model {model} was posted to {hex_of(keypair.account)} for its current "
+            f"version (key 0x{key_id.hex()}): ask a Maintainer to post one (cmu model share-key)"
+        )
+    key = unwrap_key(from_hex(wrapped.value["sealed"], "wrapped key"), keypair)
+    if envelope.key_id_of(key) != key_id:
+        raise DecryptionFailed("the key posted to this account is not the one its id names")
+    return key
+
+
+def publish(
+    chain: Chain, keypair: Keypair, model: int, plaintext: bytes, key: bytes, *, timeout: float = 60.0
+) -> bytes:
+    """Encrypt, upload and publish weights as the model's confidential version, then post the key to
+    the publisher itself; returns the encrypted artifact's root."""
+    root = models.upload_artifact(chain, keypair, seal_artifact(plaintext, key), timeout=timeout)
+    args = {"model": model, "artifact": hex_of(root)}
+    models._watch(chain, keypair, "Access.publish_confidential", args, timeout)
+    post_key(chain, keypair, model, bytes(keypair.account), key, timeout=timeout)
+    return root
+
+
+def post_key(
+    chain: Chain, keypair: Keypair, model: int, who: bytes, key: bytes, *, timeout: float = 60.0
+) -> None:
+    """Post `key` sealed to `who` (Access.post_key, signed by a Maintainer or higher)."""
+    args = {"model": model, "who": hex_of(who), "sealed": hex_of(wrap_key(key, who))}
+    models._watch(chain, keypair, "Access.post_key", args, timeout)
+
+
+def predict_local(
+    chain: Chain, keypair: Keypair | None, model: int, rows: Any, *, fixed: bool = False
+) -> dict[str, Any]:
+    """Download the model's weights (verified against the chain), decrypt them when the model is
+    confidential (with this account's posted key) and predict here, with the node's own code."""
+    from models import InputSpec, ModelError, get_kind
+
+    info = chain.client.request("model_get", [model])
+    secret = (info.get("access") or {}).get("confidential") is not None
+    if secret and keypair is None:
+        raise NoKey(f"model {model} is confidential: predicting needs --signer, a key holder's account")
+    got = models.download_artifact(chain, model, signer=keypair)
+    data = open_artifact(got.data, my_key(chain, keypair, model)) if secret and keypair else got.data
+    spec_json = info["inputSpec"]
+    spec = InputSpec(
+        n_features=spec_json["nFeatures"],
+        sparse=spec_json["sparse"],
+        min_value=spec_json["minValue"],
+        max_value=spec_json["maxValue"],
+        max_nonzeros=spec_json["maxNonzeros"],
+    )
+    kind = get_kind(info["kind"])
+    labels = list(info["labels"])
+    try:
+        weights = kind.decode(data, spec, len(labels))
+        predictions = predict_rows(kind, weights, spec, labels, as_batch(rows), fixed=fixed)
+    except QueryError as exc:
+        raise ClientError(f"{exc.error}: {exc}") from exc
+    except ModelError as exc:  # weights that do not decode
+        raise DecryptionFailed(f"the decrypted weights do not decode: {exc}") from exc
+    return {"model": model, "artifact": hex_of(got.root), "local": True, "predictions": predictions}
