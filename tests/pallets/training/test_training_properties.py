@@ -15,7 +15,7 @@ from training_helpers import SCALE, held, register, training
 from pallets.training import Training
 from pallets.training.types import DataItem, Mechanism, Status
 from runtime.pallet import Origin
-from runtime.testing import MockRuntime
+from runtime.testing import MockRuntime, assert_ok
 from runtime.testing.mock import build_runtime
 
 ACCOUNTS = ("alice", "bob", "charlie", "dave", "eve")
@@ -97,12 +97,14 @@ class Ledger:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=st.lists(ops, min_size=10, max_size=60), mechanism=st.sampled_from([Mechanism.STAKE, Mechanism.POINTS]))
+@given(steps=st.lists(ops, min_size=10, max_size=60),
+       mechanism=st.sampled_from([Mechanism.STAKE, Mechanism.POINTS]))
 def test_training_conserves_balances_and_never_pays_twice(steps, mechanism):
     rt = build_runtime("Versioning", "Access", "Training")
     model = register(rt)
-    rt.call("alice", "Training.set_config", model=model, enabled=True, mechanism=mechanism, refund_wait_s=30,
-            owner_claim_wait_s=120, any_claim_wait_s=600, cost_weight=1_000_003, batch_limit=3)
+    assert_ok(rt.call("alice", "Training.set_config", model=model, enabled=True, mechanism=mechanism,
+                      refund_wait_s=30, owner_claim_wait_s=120, any_claim_wait_s=600, cost_weight=1_000_003,
+                      batch_limit=3))
     ledger = Ledger(rt, model)
     issuance = rt.runtime.balances.total_issuance.get()
     total = sum(info.free + info.held for _, info in rt.runtime.system.account.items())
