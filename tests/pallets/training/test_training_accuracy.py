@@ -45,7 +45,8 @@ def train_on_chain(rt: MockRuntime, kind: str, spec: InputSpec, n_labels: int,
                       input_spec=spec, labels=names, license="MIT", artifact=None))
     model = rt.pallet(Versioning).registry.next_model.get() - 1
     assert_ok(rt.call("alice", "Training.set_config", model=model, enabled=True, mechanism=Mechanism.STAKE,
-                      refund_wait_s=1, owner_claim_wait_s=2, any_claim_wait_s=3, cost_weight=1, batch_limit=8))
+                      refund_wait_s=1, owner_claim_wait_s=2, any_claim_wait_s=3, cost_weight=1,
+                      batch_limit=8))
     contributors = ("bob", "charlie", "dave", "eve")
     for i, (row, label) in enumerate(zip(rows, labels, strict=True)):
         assert_ok(rt.submit(contributors[i % 4], "Training.add_data", model=model, features=row, label=label))
@@ -58,7 +59,7 @@ def train_on_chain(rt: MockRuntime, kind: str, spec: InputSpec, n_labels: int,
 
 def chain_accuracy(kind: str, weights: models.Weights, rows: Any, labels: F64) -> float:
     predicted, _ = models.get_kind(kind).predict(weights, rows)
-    return float(np.mean(predicted == labels))
+    return float(np.mean(predicted == labels))  # predicted by the kind, as the node predicts
 
 
 def perceptron_float(x: F64, y: F64, n_labels: int) -> Callable[[F64], F64]:
