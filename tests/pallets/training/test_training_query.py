@@ -16,7 +16,8 @@ POS, NEG = row(DENSE, True), row(DENSE, False)
 def test_contributions_lists_a_models_contributions_in_id_order(rt):
     model = setup(rt)
     other = setup(rt)
-    ids = [add(rt, "bob", model, POS, 1), add(rt, "charlie", other, POS, 1), add(rt, "charlie", model, NEG, 0)]
+    ids = [add(rt, "bob", model, POS, 1), add(rt, "charlie", other, POS, 1)]
+    ids.append(add(rt, "charlie", model, NEG, 0))
     found = query.contributions(rt.runtime, model, None, 0, 50)
     assert [c["contribution"] for c in found["contributions"]] == [ids[0], ids[2]]
     assert found["next"] is None
