@@ -93,7 +93,8 @@ def cmd_add(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     call_args = {"model": args.model, "features": _features(args.features), "label": args.label}
     receipt = _watch(chain, _signer(args), "Training.add_data", call_args, args.timeout)
     fields = _training_event(receipt, "DataAdded")
-    summary = {"contribution": fields["contribution"], "deposit": fields["deposit"], "block": receipt.block_hash}
+    summary = {"contribution": fields["contribution"], "deposit": fields["deposit"],
+               "block": receipt.block_hash}
     out.emit(summary, f"contribution {fields['contribution']} added, deposit {fields['deposit']}")
     return 0
 
