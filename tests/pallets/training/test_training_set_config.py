@@ -3,11 +3,15 @@ any-account wait, a cost weight whose deposit fits in u64, a batch limit of 1..M
 
 from __future__ import annotations
 
-from training_helpers import COST, WAITS, T, configure, register, training
+import numpy as np
+from training_helpers import COST, SCALE, WAITS, T, configure, register, training
 
+import models
 from pallets.model_registry import ModelRegistry
+from pallets.model_registry.types import InputSpec
 from pallets.training import Training
 from pallets.training.types import Mechanism, TrainingConfig
+from runtime.pallet import Pallet, hookimpl
 from runtime.testing import assert_noop, assert_ok
 
 
@@ -87,3 +91,40 @@ def test_set_config_fails_when_the_origin_is_root(rt):
     result = rt.call("root", f"{T}.set_config", model=model, enabled=True, mechanism=Mechanism.STAKE,
                      **WAITS, cost_weight=COST, batch_limit=4)
     assert result.error is not None and type(result.error).__name__ == "BadOrigin"
+
+
+class FrozenKind(models.ModelKind):
+    """A kind with no training rule: each label scores a stored constant."""
+
+    name = "frozen_constant"
+    trainable = False
+
+    def resolve_params(self, spec, n_labels, given):
+        return {}
+
+    def flat_size(self, spec, n_labels):
+        return n_labels
+
+    def check_flat(self, w):
+        return None
+
+    def scores_q32(self, w, rows):
+        return np.tile(w.flat << 16, (len(rows), 1))
+
+
+class FrozenKinds(Pallet):
+    """Adds FrozenKind through the model_kinds hook."""
+
+    name, index = "FrozenKinds", 251
+
+    @hookimpl
+    def model_kinds(self):
+        return [FrozenKind()]
+
+
+def test_set_config_fails_when_the_kind_is_not_trainable(runtime_with):
+    rt = runtime_with("Versioning", "Access", "Training", FrozenKinds)
+    spec = InputSpec(2, False, 0, SCALE)
+    assert_ok(rt.call("alice", "ModelRegistry.register", name="m", description="", task="t",
+                      kind="frozen_constant", input_spec=spec, labels=("a", "b"), license="", artifact=None))
+    assert_noop(configure(rt, 0), Training.NotTrainable)
