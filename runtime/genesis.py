@@ -32,6 +32,7 @@ BUILTIN_PALLETS: dict[str, str] = {
     "ModelRegistry": "pallets.model_registry:ModelRegistry",
     "Versioning": "pallets.versioning:Versioning",
     "Access": "pallets.access:Access",
+    "Training": "pallets.training:Training",
 }
 #: 10^12 smallest units make one token (the `tokenDecimals` property).
 TOKEN = 10**12
@@ -167,15 +168,22 @@ def _dev_like(
         "Balances": {"balances": [[a, DEV_ENDOWMENT] for a in accounts]},
         "Sudo": {"key": accounts[0]},
     }
-    base = ("System", "Balances", "Sudo", "ModelRegistry", "Access", "Versioning")
     return ChainSpec(
         name=name,
         id=chain_id,
         chain_type=kind,
-        pallets=base + tuple(p for p in extra if p not in base),
+        pallets=_dev_pallets(extra),
         genesis=genesis,
         properties={"tokenSymbol": "UNIT", "tokenDecimals": 12},
     )
+
+
+DEV_PALLETS = ("System", "Balances", "Sudo", "ModelRegistry", "Access", "Versioning", "Training")
+
+
+def _dev_pallets(extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The dev chain's pallets, then any extra ones it does not have yet."""
+    return DEV_PALLETS + tuple(name for name in extra if name not in DEV_PALLETS)
 
 
 def resolve_pallets(

@@ -35,6 +35,7 @@ from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
+from service.training_api import TrainingApi
 from service.validator import Validator
 from service.version_api import VersionApi
 
@@ -209,7 +210,8 @@ class NodeRunner:
         auth = QueryAuth(api.runtime.genesis_hash, window_s=config.query_window_s)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb)
-        methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api)
+        training_api = TrainingApi(api.runtime, model_api)
+        methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
         dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)

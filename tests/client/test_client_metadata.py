@@ -55,11 +55,7 @@ def test_encode_call_works_with_a_nested_call(mock: MockRuntime, metadata: Metad
     ("name", "args", "message"),
     [
         ("Balances", {}, "expected PALLET.CALL"),
-        (
-            "Nope.transfer",
-            {},
-            "no pallet 'Nope' (it has Access, Balances, ModelRegistry, Notes, Sudo, System, Versioning)",
-        ),
+        ("Nope.transfer", {}, "no pallet 'Nope' (it has Balances, ModelRegistry, Notes, Sudo, System)"),
         ("Balances.nope", {}, "no call 'nope' (its calls: transfer, transfer_keep_alive, force_set_balance)"),
         ("Balances.transfer", {"dest": "bob"}, "takes dest: AccountId, value: U64; missing value"),
         ("Balances.transfer", {"dest": "bob", "value": "1", "x": "2"}, "unknown x"),

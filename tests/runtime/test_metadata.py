@@ -89,9 +89,9 @@ def test_metadata_is_deterministic(rt, meta):
 
 
 def test_metadata_lists_every_pallet_in_declared_order(rt, meta):
-    names = ["System", "Balances", "Sudo", "ModelRegistry", "Access", "Versioning", "Catalog", "Notes"]
+    names = ["System", "Balances", "Sudo", "ModelRegistry", "Catalog", "Notes"]
     assert [p["name"] for p in meta["pallets"]] == names
-    assert [p["index"] for p in meta["pallets"]] == [0, 1, 2, 10, 11, 12, 90, 40]
+    assert [p["index"] for p in meta["pallets"]] == [0, 1, 2, 10, 90, 40]
     assert [p["name"] for p in meta["pallets"]] == [p.name for p in rt.runtime.pallets]
 
 

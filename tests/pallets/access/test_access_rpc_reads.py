@@ -148,9 +148,10 @@ def history_auth(rt, who: str, model: int):
     return sign_query(dev_keypair(who), "model_history", params, model, rt.runtime.genesis_hash, now)
 
 
-def test_history_over_rpc_of_a_permissioned_model_needs_a_readers_signed_query(rt):
+def test_history_over_rpc_of_a_permissioned_model_needs_a_readers_signed_query(runtime_with):
     from service.version_api import VersionApi
 
+    rt = runtime_with("ModelRegistry", "Access", "Versioning")
     model = permissioned_model(rt)
     versions = VersionApi(model_api(rt))
     for auth in (None, history_auth(rt, "ferdie", model)):
