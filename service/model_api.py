@@ -166,7 +166,7 @@ class ModelApi:
             caller = self.auth.verify("model_predict", params, model_id, auth)
             rt = self.checked_runtime(caller, model_id, "predict", at, self.runtime_at)
             access_query.ensure_predictable(rt, model_id)
-            return version_api.predict(rt, model_id, rows, fixed, selector)
+            return version_api.predict(rt, model_id, rows, fixed, selector, caller)
 
         return answer(run)
 
@@ -195,7 +195,7 @@ class ModelApi:
                 secret = access_query.confidential(rt, artifact)
                 if secret is not None and selector is None:
                     return query.download(rt, secret.artifact, first, many)
-                return version_api.download(rt, artifact, first, many, selector)
+                return version_api.download(rt, artifact, first, many, selector, caller)
             access_query.ensure_may_download_root(self.head_runtime, caller, root, self._reading_block())
             return version_api.download(self._view(at), artifact, first, many, selector)
 

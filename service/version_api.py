@@ -37,13 +37,28 @@ def parse_selector(value: Any) -> versions.Selector:
     raise bad_params("version must be a version number, a channel name (e.g. \"stable\") or null")
 
 
-def predict(rt: Runtime, model: int, rows: Any, fixed: bool, selector: versions.Selector) -> dict[str, Any]:
-    """model_predict: at the selected version when the chain has Versioning, else as the registry says."""
+def caller_selector(rt: Runtime, model: int, who: Any, selector: versions.Selector) -> versions.Selector:
+    """`selector`, or when none is given the pin of the caller of a signed query (its fixed version or
+    followed channel), so a consumer that pinned a version keeps getting it; None otherwise."""
+    pallet = versions.versioning(rt)
+    if selector is not None or who is None or pallet is None:
+        return selector
+    pin = pallet.pins.get(model, who)
+    if pin is None:
+        return None
+    return pin.version if pin.version is not None else pin.channel
+
+
+def predict(
+    rt: Runtime, model: int, rows: Any, fixed: bool, selector: versions.Selector, who: Any = None
+) -> dict[str, Any]:
+    """model_predict: at the selected version (or the pin of `who`, the signed caller) when the chain has
+    Versioning, else as the registry says."""
     if versions.versioning(rt) is None:
         _refuse_selector(selector)
         return query.predict(rt, model, rows, fixed=fixed)
     info, spec = query.model_entry(rt, model)  # UnknownModel before anything else
-    record = versions.resolve_known(rt, model, info, selector)
+    record = versions.resolve_known(rt, model, info, caller_selector(rt, model, who, selector))
     weights = WEIGHTS.get(record.artifact, info.kind, spec, len(info.labels))
     if weights is None:
         weights = versions.weights(rt, model, record)
@@ -53,9 +68,10 @@ def predict(rt: Runtime, model: int, rows: Any, fixed: bool, selector: versions.
 
 
 def download(
-    rt: Runtime, artifact: Any, start: int, count: int, selector: versions.Selector
+    rt: Runtime, artifact: Any, start: int, count: int, selector: versions.Selector, who: Any = None
 ) -> dict[str, Any]:
-    """model_download of a root, or of a model's version (the selected one, or the default)."""
+    """model_download of a root, or of a model's version (the selected one, the pin of `who`, the signed
+    caller, or the default)."""
     if not isinstance(artifact, int) or isinstance(artifact, bool):
         if selector is not None:
             raise bad_params("version goes with a model id, not with an artifact root")
@@ -64,7 +80,8 @@ def download(
         _refuse_selector(selector)
         return query.download(rt, query.model_info(rt, artifact).artifact, start, count)
     query.model_info(rt, artifact)
-    return download_version(rt, artifact, versions.resolve(rt, artifact, selector), start, count)
+    chosen = caller_selector(rt, artifact, who, selector)
+    return download_version(rt, artifact, versions.resolve(rt, artifact, chosen), start, count)
 
 
 def download_version(

@@ -205,3 +205,26 @@ def test_model_predict_works_as_before_on_a_chain_without_versioning():
     with pytest.raises(RpcError) as raised:
         api.model_predict(0, [ROW], fixed=True, version="stable")
     assert raised.value.data["error"] == "NoVersioning"
+
+
+def test_model_predict_follows_the_pin_of_a_signed_caller(chain):
+    import time
+
+    from pallets.access.signed_query import named_params, sign_query
+
+    build(chain)
+    assert chain.one("bob", "Versioning.pin", model=0, version=2).error is None
+
+    def predicted(who: str | None) -> int:
+        params = named_params("model_predict", (0, [ROW], None, True, None))
+        now = int(time.time() * 1000) + len(str(who))  # distinct signatures, never a replay
+        auth = None if who is None else sign_query(
+            dev_keypair(who), "model_predict", params, 0, chain.runtime.genesis_hash, now
+        )
+        return int(chain.models.model_predict(0, [ROW], None, True, None, auth)["version"])
+
+    assert predicted("bob") == 2  # bob's pin, though latest is 3
+    assert predicted("charlie") == 3  # no pin: the default
+    assert predicted(None) == 3  # unsigned: nobody's pin
+    answer = chain.models.model_predict(0, [ROW], None, True, 1, None)
+    assert answer["version"] == 1  # an explicit version wins over any pin
