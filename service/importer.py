@@ -44,21 +44,24 @@ class BlockImporter:
         self.metrics = metrics
         self.events = events or NoEvents()
 
-    def import_block(self, block: Block) -> Header:
-        """Re-execute and commit one block on top of the best (InvalidBlock leaves the state as it was)."""
+    def import_block(self, block: Block, *, finalize: bool = True) -> Header:
+        """Re-execute and commit one block on top of the best (InvalidBlock leaves the state as it was).
+
+        `finalize` marks it final at once (block files); the network finalizes by certificate instead."""
         started = time.perf_counter()
         pending = self.runtime.import_block(block)
-        records = self.chaindb.block_records(pending, finalize=True)
+        records = self.chaindb.block_records(pending, finalize=finalize)
         self.runtime.commit(pending, extra_puts=records)
         header = pending.header
-        self.chaindb.advance(header, finalize=True)
+        self.chaindb.advance(header, finalize=finalize)
         elapsed = time.perf_counter() - started
         self.metrics.block_import_seconds.observe(elapsed)
         self.metrics.best_height.set(header.number)
-        self.metrics.finalized_height.set(header.number)
         block_hash = pending.hash
         self.events.new_head(header, block_hash)
-        self.events.finalized_head(header, block_hash)
+        if finalize:
+            self.metrics.finalized_height.set(header.number)
+            self.events.finalized_head(header, block_hash)
         log.info(
             "Imported #%d (0x%s…%s) with %d extrinsics in %.0f ms",
             header.number,

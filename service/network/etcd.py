@@ -152,8 +152,8 @@ class EtcdClient:
     async def create(self, key: bytes, value: bytes, *, lease: int = 0) -> tuple[bool, KeyValue | None]:
         """Put `key` only if it does not exist (a compare-and-swap on create_revision == 0).
 
-        (True, None) when this call created it; (False, what is there) otherwise. Retrying after a
-        timeout is safe: the retry finds the first attempt's value and the caller compares it with its own.
+        (True, the new key) when this call created it; (False, what is there) otherwise. Retrying after
+        a timeout is safe: the retry finds the first attempt's value and the caller compares it with its own.
         """
         put: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
         if lease:
@@ -165,7 +165,8 @@ class EtcdClient:
         }
         answer = await self.call("/v3/kv/txn", body)
         if answer.get("succeeded"):
-            return True, None
+            revision = int(answer["header"]["revision"])
+            return True, KeyValue(key, value, revision, revision)
         kvs = answer["responses"][0]["response_range"].get("kvs", [])
         return False, KeyValue.from_json(kvs[0]) if kvs else None
 

@@ -19,10 +19,11 @@ def test_create_is_a_compare_and_swap(etcd_cluster: EtcdCluster) -> None:
     async def scenario() -> None:
         client = EtcdClient(etcd_cluster.urls)
         try:
-            assert await client.create(b"/t/blocks/1", b"first") == (True, None)
+            created, mine = await client.create(b"/t/blocks/1", b"first")
+            assert created and mine is not None and mine.value == b"first"
             created, existing = await client.create(b"/t/blocks/1", b"second")
             assert not created and existing is not None
-            assert existing.value == b"first"
+            assert existing.value == b"first" and existing.mod_revision == mine.mod_revision
             # a retry of the first append finds its own value: the caller knows it went through once
             created, existing = await client.create(b"/t/blocks/1", b"first")
             assert not created and existing is not None and existing.value == b"first"
