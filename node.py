@@ -24,7 +24,7 @@ def _chain_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """--chain, --base-path, --dev (on the main parser and again on each subcommand)."""
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
-        "--chain", default=default, help="dev, local or a chain spec JSON file (default: dev)"
+        "--chain", default=default, help="dev, local, consortium or a chain spec JSON file (default: dev)"
     )
     parser.add_argument("--base-path", type=Path, default=default, help="data directory (default: per user)")
     parser.add_argument(
@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("file", type=Path, nargs="?", default=None)
     inspect.add_argument("--dev", dest="dev_name", default=None, metavar="NAME", help="a dev account name")
     spec = sub.add_parser("build-spec", help="print the chain spec JSON")
+    spec.add_argument(
+        "--validators",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated dev validator names (alice,bob,...) to list in the spec as its validators",
+    )
     exporter = sub.add_parser("export-blocks", help="write the chain's blocks to a file")
     exporter.add_argument("file", type=Path)
     importer = sub.add_parser("import-blocks", help="re-execute the blocks of a file into the database")
@@ -139,7 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
             return commands.key_generate(args.output)
         return commands.key_inspect(args.file, args.dev_name)
     if args.command == "build-spec":
-        return commands.build_spec(chain)
+        return commands.build_spec(chain, args.validators)
     if args.command == "export-blocks":
         return commands.export_blocks(chain, _db_path(args), args.file)
     if args.command == "import-blocks":

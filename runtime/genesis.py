@@ -1,9 +1,10 @@
 """Chain specs (JSON) and pallet discovery.
 
 A spec names the chain, lists its pallets in declared order (which is also the order hooks run in),
-gives each pallet's genesis configuration and the runtime's fee parameters. Pallets are found among the
-built-ins and the `cmu.pallets` entry-point group; a third-party pallet is included only when the spec
-names it. Set CMU_NO_PALLET_AUTOLOAD=1 (or pass autoload=False) to skip entry points altogether.
+gives each pallet's genesis configuration and the runtime's fee parameters. A consortium chain's spec
+also lists its validators (runtime.validators); without them it is a single-node chain. Pallets are found
+among the built-ins and the `cmu.pallets` entry-point group; a third-party pallet is included only when
+the spec names it. Set CMU_NO_PALLET_AUTOLOAD=1 (or pass autoload=False) to skip entry points altogether.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from runtime import codec
 from runtime.crypto import DEV_ACCOUNT_NAMES, address, blake2_256, dev_keypair
 from runtime.errors import PalletError
 from runtime.pallet import Pallet
+from runtime.validators import Validator, dev_validators, parse_validators
 
 PALLET_GROUP = "cmu.pallets"
 BUILTIN_PALLETS: dict[str, str] = {
@@ -60,10 +62,11 @@ class ChainSpec:
     genesis: Mapping[str, Any]
     properties: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fees: FeeConfig = dataclasses.field(default_factory=FeeConfig)
+    validators: tuple[Validator, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The spec as a JSON object (what `build-spec` prints)."""
-        return {
+        """The spec as a JSON object (what `build-spec` prints); `validators` only when there are some."""
+        data: dict[str, Any] = {
             "name": self.name,
             "id": self.id,
             "chainType": self.chain_type,
@@ -72,6 +75,9 @@ class ChainSpec:
             "properties": self.properties,
             "fees": dataclasses.asdict(self.fees),
         }
+        if self.validators:
+            data["validators"] = [v.to_json() for v in self.validators]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChainSpec:
@@ -94,6 +100,7 @@ class ChainSpec:
             genesis=dict(data["genesis"]),
             properties=dict(data.get("properties", {})),
             fees=fees,
+            validators=parse_validators(data["validators"]) if "validators" in data else (),
         )
 
     @classmethod
@@ -114,15 +121,41 @@ class ChainSpec:
         merged = {**self.genesis, **(genesis or {})}
         return dataclasses.replace(self, pallets=self.pallets + tuple(extra), genesis=merged)
 
+    def with_validators(self, validators: Iterable[Validator]) -> ChainSpec:
+        """A copy whose validators (and System authorities, the allowed block authors) are `validators`."""
+        chosen = tuple(validators)
+        system = {**self.genesis.get("System", {}), "authorities": [address(v.account) for v in chosen]}
+        genesis = {**self.genesis, "System": system}
+        return dataclasses.replace(self, validators=chosen, genesis=genesis)
+
 
 def dev_spec(extra_pallets: Iterable[str] = ()) -> ChainSpec:
     """The development chain: dev accounts funded, alice the root key and the only authority."""
     return _dev_like("Development", "dev", "Development", DEV_ACCOUNT_NAMES, tuple(extra_pallets))
 
 
-def local_spec(extra_pallets: Iterable[str] = ()) -> ChainSpec:
-    """A local testnet: like dev, with alice and bob as authorities."""
-    return _dev_like("Local Testnet", "local", "Local", ("alice", "bob"), tuple(extra_pallets))
+def local_spec(extra_pallets: Iterable[str] = (), validators: Iterable[str] = ()) -> ChainSpec:
+    """A local testnet: like dev, with alice and bob as authorities, or the named dev validators."""
+    spec = _dev_like("Local Testnet", "local", "Local", ("alice", "bob"), tuple(extra_pallets))
+    names = tuple(validators)
+    return spec.with_validators(dev_validators(names)) if names else spec
+
+
+CONSORTIUM_VALIDATORS = ("alice", "bob", "charlie", "dave")
+"""The development validators of `consortium_spec` by default."""
+CONSORTIUM_PALLETS = ("Access", "Versioning")
+"""What a consortium chain runs beyond the dev chain's pallets: versions and access control of models."""
+
+
+def consortium_spec(
+    validators: Iterable[str] = CONSORTIUM_VALIDATORS,
+    extra_pallets: Iterable[str] = CONSORTIUM_PALLETS,
+    *,
+    chain_id: str = "consortium",
+) -> ChainSpec:
+    """A local consortium chain: dev accounts funded, the named dev validators authoring and finalizing."""
+    spec = _dev_like("Consortium Testnet", chain_id, "Local", (), tuple(extra_pallets))
+    return spec.with_validators(dev_validators(validators))
 
 
 def _dev_like(
@@ -186,4 +219,13 @@ def _check_unique(pallets: list[type[Pallet]]) -> None:
         raise PalletError("System must be the first pallet")
 
 
-__all__ = ["ChainSpec", "FeeConfig", "codec", "dev_spec", "local_spec", "resolve_pallets"]
+__all__ = [
+    "ChainSpec",
+    "FeeConfig",
+    "Validator",
+    "codec",
+    "consortium_spec",
+    "dev_spec",
+    "local_spec",
+    "resolve_pallets",
+]

@@ -6,6 +6,8 @@ Key layout (the runtime owns b"S" state, b"T" trie nodes and b"M:" meta):
     b"h" + hash            -> encoded header                (so reads at a block need not decode it whole)
     b"N" + number (4B BE)  -> block hash
     b"C:best", b"C:final"  -> hashes of the best and the finalized block
+    b"F" + number (4B BE)  -> encoded finality certificate of best-chain block `number`
+    b"C:cert"              -> number (4B BE) of the latest block with a certificate
     b"H" + len(key) (2B BE) + key + (0xFFFFFFFF - number) (4B BE) -> b"\\x01" + value, or b"\\x00" (deleted)
 The inverted number makes an ascending seek from (key, n) land on the latest change at or before block n.
 """
@@ -19,6 +21,7 @@ from runtime.block import Block, Header
 from runtime.executive import PendingBlock
 from runtime.storage.backend import Backend
 from runtime.storage.overlay import STATE_PREFIX
+from service.finality import FinalityCertificate
 
 BLOCK_PREFIX = b"B"
 HEADER_PREFIX = b"h"
@@ -26,6 +29,8 @@ NUMBER_PREFIX = b"N"
 HISTORY_PREFIX = b"H"
 BEST_KEY = b"C:best"
 FINAL_KEY = b"C:final"
+CERT_PREFIX = b"F"
+LATEST_CERT_KEY = b"C:cert"
 GENESIS_SEAL = bytes(64)
 _U32 = 0xFFFFFFFF
 _PRESENT = b"\x01"
@@ -208,3 +213,61 @@ class ChainDb:
     def latest_state(self, state_key: bytes) -> bytes | None:
         """The committed value of a state key (at the newest written block)."""
         return self.backend.get(STATE_PREFIX + state_key)
+
+    # --- finality certificates ---------------------------------------------------------------------
+    # The caller verifies a certificate (service.finality.verify_certificate) before storing it.
+
+    def certificate_records(self, cert: FinalityCertificate) -> list[Put]:
+        """The records that store `cert` (and move the latest-certificate pointer if it is newer)."""
+        self._check_certified_block(cert)
+        records = [(CERT_PREFIX + cert.number.to_bytes(4, "big"), cert.encode())]
+        latest = self.latest_certificate_number()
+        if latest is None or cert.number > latest:
+            records.append((LATEST_CERT_KEY, cert.number.to_bytes(4, "big")))
+        return records
+
+    def put_certificate(self, cert: FinalityCertificate) -> None:
+        """Store a verified certificate of a best-chain block (ChainDbError if it names another block)."""
+        self.backend.write(self.certificate_records(cert))
+
+    def finalize_with_certificate(self, cert: FinalityCertificate) -> ChainHead:
+        """Store `cert` and, when its block is above the finalized one, finalize it, in one write."""
+        records = self.certificate_records(cert)
+        old = self.head
+        if cert.number <= old.final.number:
+            self.backend.write(records)
+            return old
+        self.backend.write([*records, (FINAL_KEY, cert.block_hash)])
+        final = self._required_header(cert.block_hash)
+        self._head = dataclasses.replace(old, final=final, final_hash=cert.block_hash)
+        return self._head
+
+    def _check_certified_block(self, cert: FinalityCertificate) -> None:
+        header = self.header(cert.block_hash)
+        if header is None or self.hash_at(cert.number) != cert.block_hash:
+            raise ChainDbError(f"certificate for 0x{cert.block_hash.hex()}, not a best-chain block here")
+        if header.number != cert.number or header.state_root != cert.state_root:
+            raise ChainDbError(f"certificate for #{cert.number} disagrees with the stored header")
+
+    def certificate_at(self, number: int) -> FinalityCertificate | None:
+        """The stored certificate of best-chain block `number`, or None."""
+        if not 0 <= number <= _U32:
+            return None
+        raw = self.backend.get(CERT_PREFIX + number.to_bytes(4, "big"))
+        return None if raw is None else FinalityCertificate.decode(raw)
+
+    def certificate_for(self, block_hash: bytes) -> FinalityCertificate | None:
+        """The stored certificate of the block `block_hash`, or None."""
+        header = self.header(block_hash)
+        cert = None if header is None else self.certificate_at(header.number)
+        return cert if cert is not None and cert.block_hash == block_hash else None
+
+    def latest_certificate_number(self) -> int | None:
+        """The number of the newest block with a stored certificate, or None."""
+        raw = self.backend.get(LATEST_CERT_KEY)
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    def latest_certificate(self) -> FinalityCertificate | None:
+        """The certificate of the newest certified block, or None when no block has one."""
+        number = self.latest_certificate_number()
+        return None if number is None else self.certificate_at(number)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from runtime.crypto import Keypair, dev_keypair
+from runtime.validators import dev_validators
 from service.chaindb import ChainDbError
 from service.config import ConfigError, load_spec
 from service.importer import BadBlock, BlockImporter, write_block_file
@@ -45,9 +46,15 @@ def key_inspect(path: Path | None, dev_name: str | None) -> int:
     return 0
 
 
-def build_spec(chain: str) -> int:
-    """Print a chain spec as JSON."""
-    print(json.dumps(load_spec(chain).to_json(), indent=2))
+def build_spec(chain: str, validators: str | None = None) -> int:
+    """Print a chain spec as JSON; `validators` (comma-separated dev names) replaces its validator set."""
+    spec = load_spec(chain)
+    if validators is not None:
+        names = [n.strip() for n in validators.split(",") if n.strip()]
+        if not names or len(set(names)) != len(names):
+            raise ConfigError("--validators needs distinct comma-separated names, e.g. alice,bob,charlie")
+        spec = spec.with_validators(dev_validators(names))
+    print(json.dumps(spec.to_json(), indent=2))
     return 0
 
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from runtime.errors import PalletError
-from runtime.genesis import ChainSpec, dev_spec, local_spec
+from runtime.genesis import ChainSpec, consortium_spec, dev_spec, local_spec
 from service.author import AuthorLimits, SealMode
 from service.pool import PoolLimits
 from service.server import RpcLimits
@@ -42,11 +42,13 @@ class NodeConfig:
 
 
 def load_spec(chain: str) -> ChainSpec:
-    """`dev`, `local` or the path of a chain spec JSON file."""
+    """`dev`, `local`, `consortium` (four dev validators) or the path of a chain spec JSON file."""
     if chain == "dev":
         return dev_spec()
     if chain == "local":
         return local_spec()
+    if chain == "consortium":
+        return consortium_spec()
     try:
         return ChainSpec.load(chain)
     except PalletError as exc:
