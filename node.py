@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
     generate = key_sub.add_parser("generate", help="a new random key (file mode 0600)")
     generate.add_argument("--output", type=Path, default=None, help="key file to create (default: print)")
+    generate.add_argument(
+        "--validator", default=None, metavar="NAME", help="a validator key (ed25519 + BLS) named NAME"
+    )
+    generate.add_argument(
+        "--dev", dest="dev_keys", action="store_true", help="with --validator: NAME's public dev keys"
+    )
     inspect = key_sub.add_parser("inspect", help="the public key of a key file or a dev account")
     inspect.add_argument("file", type=Path, nargs="?", default=None)
     inspect.add_argument("--dev", dest="dev_name", default=None, metavar="NAME", help="a dev account name")
@@ -142,6 +148,8 @@ def run_command(args: argparse.Namespace) -> int:
     chain = args.chain or "dev"
     if args.command == "key":
         if args.key_command == "generate":
+            if args.validator is not None:
+                return commands.validator_key_generate(args.validator, args.output, dev=args.dev_keys)
             return commands.key_generate(args.output)
         return commands.key_inspect(args.file, args.dev_name)
     if args.command == "build-spec":

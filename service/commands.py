@@ -11,11 +11,19 @@ import sys
 from pathlib import Path
 
 from runtime.crypto import Keypair, dev_keypair
-from runtime.validators import dev_validators
+from runtime.validators import dev_validator_keys, dev_validators
 from service.chaindb import ChainDbError
 from service.config import ConfigError, load_spec
 from service.importer import BadBlock, BlockImporter, write_block_file
-from service.keys import is_private, key_json, read_key_file, write_key_file
+from service.keys import (
+    generate_validator_keys,
+    is_private,
+    key_json,
+    read_key_file,
+    validator_key_json,
+    write_key_file,
+    write_validator_key_file,
+)
 from service.metrics import Metrics
 from service.runner import open_chain
 
@@ -28,6 +36,17 @@ def key_generate(output: Path | None) -> int:
         return 0
     write_key_file(output, keypair)
     print(json.dumps({**key_json(keypair, with_seed=False), "file": str(output)}, indent=2))
+    return 0
+
+
+def validator_key_generate(name: str, output: Path | None, *, dev: bool) -> int:
+    """Validator keys (random, or `name`'s public dev keys): written to `output` (mode 0600) or printed."""
+    keys = dev_validator_keys(name) if dev else generate_validator_keys(name)
+    if output is None:
+        print(json.dumps(validator_key_json(keys, with_secrets=True), indent=2))
+        return 0
+    write_validator_key_file(output, keys)
+    print(json.dumps({**validator_key_json(keys, with_secrets=False), "file": str(output)}, indent=2))
     return 0
 
 
