@@ -366,9 +366,14 @@ class Author:
             head = self.chaindb.finalize(block_hash)
         except ChainDbError as exc:
             raise AuthorError(str(exc)) from exc
-        self.events.finalized_head(head.final, head.final_hash)
-        self._finalized_up_to(head.final.number)
+        self.report_finalized(head.final, head.final_hash)
         return head.final
+
+    def report_finalized(self, header: Header, block_hash: bytes) -> None:
+        """Tell subscribers and watchers of authored transactions that a block became final (however
+        it was finalized: engine_finalizeBlock here, a finality certificate on a network node)."""
+        self.events.finalized_head(header, block_hash)
+        self._finalized_up_to(header.number)
 
 
 def invalid_status(exc: InvalidExtrinsic) -> dict[str, Any]:

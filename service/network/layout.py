@@ -69,7 +69,9 @@ class Layout:
 
     def refusal(self, height: int, revision: int, validator: int) -> bytes:
         """One validator's refusal of the entry written at etcd `revision` for `height`."""
-        return self.refusals + _height(height) + b"/" + str(revision).encode() + b"/" + str(validator).encode()
+        return (
+            self.refusals + _height(height) + b"/" + str(revision).encode() + b"/" + str(validator).encode()
+        )
 
     def refusal_fields(self, key: bytes) -> tuple[int, int, int]:
         """(height, revision, validator) of a refusals/ key (ValueError if malformed)."""

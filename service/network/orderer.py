@@ -9,10 +9,11 @@ rather than fork, when the log or the certificates contradict a block it execute
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from runtime.block import Block, Header
 from runtime.crypto import Keypair, blake2_256
 from runtime.errors import CodecError, InvalidBlock
 from runtime.executive import PendingBlock
+from runtime.validators import Validator, ValidatorKeys
 from service.author import Author, expired_status, stale_status
 from service.network.etcd import EtcdClient, EtcdError, KeyValue, WatchEvent
 from service.network.layout import Layout, author_index, next_turn, round_of
@@ -57,26 +59,23 @@ class NetworkParams:
 
 
 @dataclasses.dataclass(frozen=True)
-class Member:
-    """A validator of the spec: its name, ed25519 account (authoring) and BLS key (finality)."""
-
-    name: str
-    account: bytes
-    bls_public_key: bytes
-
-
-@dataclasses.dataclass(frozen=True)
 class Identity:
-    """This node's validator keys and index in the spec's list."""
+    """This node's validator keys and its index in the spec's validator list."""
 
     index: int
-    keypair: Keypair
-    bls_secret: bytes
+    keys: ValidatorKeys
+
+    @property
+    def keypair(self) -> Keypair:
+        """The ed25519 key pair (authoring, refusals)."""
+        return self.keys.keypair
 
 
 def refusal_message(genesis_hash: bytes, height: int, revision: int) -> bytes:
     """What a validator signs (ed25519) to refuse the log entry written at `revision` for `height`."""
-    return blake2_256(b"cmu/refuse/v1" + genesis_hash + height.to_bytes(8, "big") + revision.to_bytes(8, "big"))
+    return blake2_256(
+        b"cmu/refuse/v1" + genesis_hash + height.to_bytes(8, "big") + revision.to_bytes(8, "big")
+    )
 
 
 class Orderer:
@@ -87,7 +86,7 @@ class Orderer:
         *,
         node: Any,
         etcd: EtcdClient,
-        members: list[Member],
+        members: Sequence[Validator],
         identity: Identity | None,
         params: NetworkParams,
         fault_bad_state_root: bool = False,
@@ -181,14 +180,12 @@ class Orderer:
             if delay == 0:
                 await self._author(height)
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
 
     # --- executing ---------------------------------------------------------------------------------
 
-    def expected_author(self, parent: Header, header: Header) -> Member:
+    def expected_author(self, parent: Header, header: Header) -> Validator:
         """The validator whose turn the block's timestamp falls in."""
         round_ = round_of(parent.timestamp, header.timestamp, self.params.turn_ms)
         return self.members[author_index(header.number, round_, len(self.members))]
@@ -200,7 +197,7 @@ class Orderer:
             return
         parent = self.node.chaindb.head.best
         expected = self.expected_author(parent, block.header)
-        if bytes(block.header.author) != expected.account:
+        if block.header.author != expected.account:
             author = "0x" + bytes(block.header.author).hex()
             await self.refuse(height, entry, f"author {author} is not {expected.name}, whose turn it was")
             return
