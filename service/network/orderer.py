@@ -274,7 +274,8 @@ class Orderer:
             if lost.entry is not None and height not in self.applied:
                 self.entries.setdefault(height, lost.entry)
             return
-        except FaultInjected:
+        except FaultInjected:  # one forged block per turn
+            await asyncio.sleep(self.params.turn_ms / 1000)
             return
         except Exception:  # a failed block must not stop the node; the turn passes on
             log.exception("authoring block #%d failed", height)

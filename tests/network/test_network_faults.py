@@ -1,0 +1,114 @@
+"""Faults in a 4-validator network over 3 etcd members: a validator killed (the rest go on authoring and
+finalizing), an etcd member killed (the network goes on), the validator restarted (it catches up from the
+log and agrees on every root), and a validator that publishes blocks with a wrong state root (refused by
+the others, never finalized)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from etcd_cluster import EtcdCluster
+from network_harness import Network, finalized_number, roots_at, wait_finalized
+from node_harness import NodeProcess, Signer, account_info, poll_until
+
+from runtime.crypto import Keypair, dev_keypair
+
+AMOUNT = 10**12
+
+
+@pytest.fixture
+def network(etcd_cluster: EtcdCluster) -> Iterator[Network]:
+    net = Network(etcd_cluster)
+    try:
+        yield net
+    finally:
+        net.close()
+
+
+class Sender:
+    """Transfers from one dev account through a chosen node, counting its nonce."""
+
+    def __init__(self, name: str, signer: Signer, dest: bytes) -> None:
+        self.keypair = dev_keypair(name)
+        self.signer = signer
+        self.dest = dest
+        self.nonce = 0
+        self.sent = 0
+
+    def send(self, node: NodeProcess, count: int) -> None:
+        for _ in range(count):
+            data = self.signer.transfer(self.keypair, self.dest, AMOUNT, self.nonce)
+            node.rpc("author_submitExtrinsic", "0x" + data.hex())
+            self.nonce += 1
+            self.sent += 1
+
+
+def wait_balance(nodes: list[NodeProcess], dest: bytes, amount: int) -> None:
+    for node in nodes:
+        poll_until(lambda n=node: account_info(n, dest)[1] == amount, timeout=120, interval=0.2)
+
+
+def assert_same_chain(nodes: list[NodeProcess], up_to: int) -> None:
+    for number in range(1, up_to + 1):
+        seen = {roots_at(node, number) for node in nodes}
+        assert len(seen) == 1, f"nodes disagree at #{number}: {seen}"
+
+
+def test_validator_and_etcd_member_killed_then_validator_catches_up(network: Network) -> None:
+    alice, bob, charlie, dave = network.start_all()
+    dest = bytes(Keypair.generate().account)
+    eve = Sender("eve", Signer.for_node(alice), dest)
+    eve.send(dave, 3)
+    wait_balance([alice, bob, charlie, dave], dest, eve.sent * AMOUNT)
+    before = alice.best_number()
+    wait_finalized([alice, bob, charlie, dave], before)
+
+    dave.kill()  # one validator gone: 3 of 4 still make a quorum
+    network.etcd.kill(0)  # and one etcd member: 2 of 3 still make etcd's
+    for round_ in range(3):  # blocks whose turn is dave's wait one turn timeout, then pass on
+        eve.send((alice, bob, charlie)[round_], 3)
+    live = [alice, bob, charlie]
+    wait_balance(live, dest, eve.sent * AMOUNT)
+    best = min(n.best_number() for n in live)
+    assert best > before + 1
+    wait_finalized(live, best)
+    assert min(finalized_number(n) for n in live) >= best
+
+    dave = network.start("dave")  # restarted on its database: catches up from the log
+    poll_until(lambda: dave.best_number() >= best, timeout=120, interval=0.2)
+    eve.send(dave, 2)  # and takes part again
+    everyone = [alice, bob, charlie, dave]
+    wait_balance(everyone, dest, eve.sent * AMOUNT)
+    best = min(n.best_number() for n in everyone)
+    wait_finalized(everyone, best)
+    assert_same_chain(everyone, best)
+
+
+def test_block_with_wrong_state_root_is_refused_and_never_finalized(network: Network) -> None:
+    alice, bob, charlie = (network.start(name) for name in ("alice", "bob", "charlie"))
+    dave = network.start("dave", "--test-fault-bad-state-root")
+    honest = [alice, bob, charlie]
+    dest = bytes(Keypair.generate().account)
+    eve = Sender("eve", Signer.for_node(alice), dest)
+    ferdie = Sender("ferdie", Signer.for_node(alice), dest)
+    refused = re.compile(r"REFUSED block #(\d+) .*state_root does not match")
+    for i in range(12):  # enough blocks that dave's turn comes several times
+        eve.send(honest[i % 3], 1)
+        ferdie.send(dave, 1)  # transactions sent to the faulty node still reach honest authors
+        poll_until(lambda: account_info(alice, dest)[1] == (eve.sent + ferdie.sent) * AMOUNT, timeout=60)
+        if all(refused.search(node.logs()) for node in honest) and i >= 4:
+            break
+    for node in honest:
+        assert refused.search(node.logs()), f"no refusal logged:\n{node.logs()[-3000:]}"
+    assert "TEST FAULT: published block" in dave.logs()
+    best = min(n.best_number() for n in honest)
+    wait_finalized(honest, best)
+    assert_same_chain(honest, best)
+    dave_account = "0x" + bytes(dev_keypair("dave").account).hex()
+    for number in range(1, best + 1):  # none of dave's (forged) blocks is in the finalized chain
+        header = alice.rpc("chain_getHeader", alice.rpc("chain_getBlockHash", number))
+        assert header["author"] != dave_account
+        assert alice.rpc("chain_getFinalityCertificate", alice.rpc("chain_getBlockHash", number)) is not None
+    assert "Dropped block #" in "".join(node.logs() for node in honest)
