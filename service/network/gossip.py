@@ -2,8 +2,10 @@
 validator whose turn it is to author has it whichever node received it.
 
 A node puts the transactions its pool accepted from RPC in batches under txs/<node id>/<seq> (msgpack
-list of raw extrinsics) with a lease, so old batches expire by themselves. Validators watch txs/ and
-queue every batch from another node for validation into their own pool.
+list of raw extrinsics) with a lease, so old batches expire by themselves. Validators watch txs/ and keep
+other nodes' transactions raw until their own turn to author comes near; only then are they validated
+into the pool. Blocks executed meanwhile remove what they include, so a transaction is validated by the
+node that received it and by the author that includes it, not by every validator.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import msgpack
 
+from runtime.crypto import blake2_256
 from service.network.etcd import EtcdClient, EtcdError
 from service.network.layout import Layout
 from service.rpc_api import Submitter
@@ -31,6 +34,8 @@ LEASE_RENEW_S = 20
 FLUSH_INTERVAL_S = 0.02
 #: Most transactions in one batch.
 MAX_BATCH = 2_000
+#: Most gossiped transactions kept raw, waiting for this node's turn (the oldest go first).
+MAX_HELD = 200_000
 
 
 class GossipSubmitter(Submitter):
@@ -66,6 +71,8 @@ class TxGossip:
         self._lease_at = 0.0
         self._wake = asyncio.Event()
         self.received = 0
+        self.held: dict[bytes, bytes] = {}  # tx hash -> raw transaction, in arrival order
+        self.wanted = False  # this node's turn is near: validate gossip into the pool at once
 
     def send(self, data: bytes) -> None:
         """Queue one accepted transaction for the next batch (event loop thread)."""
@@ -116,9 +123,32 @@ class TxGossip:
                 continue
             for data in batch:
                 if isinstance(data, bytes):
-                    future = self.submitter.submit(data)
-                    future.add_done_callback(_ignore)
+                    self.held[blake2_256(data)] = data
                     self.received += 1
+            while len(self.held) > MAX_HELD:
+                del self.held[next(iter(self.held))]
+            if self.wanted:
+                self.release()
+
+    def turn_near(self, near: bool) -> None:
+        """The orderer's news: while this node's turn is near, gossip goes into the pool at once."""
+        self.wanted = near
+        if near and self.held:
+            self.release()
+
+    def release(self) -> None:
+        """Validate every held transaction into the pool (event loop thread)."""
+        if self.submitter is None:
+            return
+        held, self.held = self.held, {}
+        for data in held.values():
+            self.submitter.submit(data).add_done_callback(_ignore)
+
+    def forget(self, tx_hashes: list[bytes]) -> None:
+        """Drop held transactions that a block included (event loop thread)."""
+        held = self.held
+        for tx_hash in tx_hashes:
+            held.pop(tx_hash, None)
 
 
 def _ignore(future: asyncio.Future[Outcome]) -> None:

@@ -103,6 +103,10 @@ class Orderer:
         self.refused: dict[int, str] = {}  # log revision -> why this node refused that entry
         self.halted: str | None = None
         self.on_applied: list[Callable[[Header], None]] = []
+        #: Told, on the event loop, the transactions each executed block included.
+        self.on_included: Callable[[list[bytes]], None] | None = None
+        #: Told, on the event loop, whether this node's turn to author is near (the next two blocks).
+        self.on_turn_near: Callable[[bool], None] | None = None
         self._wake = asyncio.Event()
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="network")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -176,12 +180,27 @@ class Orderer:
             if entry is not None and entry.mod_revision not in self.refused:
                 await self._execute(height, entry)
                 continue
+            if self.on_turn_near is not None:
+                self.on_turn_near(self._turn_near(height))
             delay = self._authoring_delay(height, entry)
             if delay == 0:
                 await self._author(height)
                 continue
+            if self.identity is not None:  # turns pass with time: look again at least twice a turn
+                delay = min(delay if delay is not None else 1e9, self.params.turn_ms / 2000)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _turn_near(self, height: int) -> bool:
+        """Whether this validator authors one of the next two blocks (or turns are already passing)."""
+        if self.identity is None:
+            return False
+        parent = self.node.chaindb.head.best
+        now = max(int(time.time() * 1000), parent.timestamp + 1)
+        if round_of(parent.timestamp, now, self.params.turn_ms) > 0:
+            return True
+        count = len(self.members)
+        return self.identity.index in (author_index(height, 0, count), author_index(height + 1, 0, count))
 
     # --- executing ---------------------------------------------------------------------------------
 
@@ -205,16 +224,19 @@ class Orderer:
         if ahead_ms > 0:
             await asyncio.sleep(ahead_ms / 1000)  # a block from the future waits for its time
         try:
-            header = await self.in_worker(self._import, block)
+            header, included = await self.in_worker(self._import, block)
         except InvalidBlock as exc:
             await self.refuse(height, entry, str(exc))
             return
+        if self.on_included is not None:
+            self.on_included(included)
         self.applied[height] = entry.mod_revision
         self.entries.pop(height, None)
         self._applied(header)
 
-    def _import(self, block: Block) -> Header:
-        """Execute, check and commit a log block; update the pool (network thread)."""
+    def _import(self, block: Block) -> tuple[Header, list[bytes]]:
+        """Execute, check and commit a log block; update the pool (network thread). The header and the
+        hashes of the transactions it included."""
         node = self.node
         header: Header = node.importer.import_block(block, finalize=False)
         hashes = [blake2_256(x) for x in block.extrinsics[1:]]
@@ -231,7 +253,7 @@ class Orderer:
         )
         node.validator.follow(header)
         node.track_unfinalized(header, hashes)
-        return header
+        return header, hashes
 
     def _applied(self, header: Header) -> None:
         for callback in self.on_applied:

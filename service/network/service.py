@@ -139,6 +139,9 @@ class NetworkService:
         except EtcdError as exc:
             raise NetworkError(f"etcd: {exc}") from exc
         self.node.pool.on_ready = self.orderer.wake_threadsafe
+        if self.gossip.receive:
+            self.orderer.on_included = self.gossip.forget
+            self.orderer.on_turn_near = self.gossip.turn_near
         self._spawn(self.orderer.run(), "orderer")
         self._spawn(self._follow(self.layout.blocks, revision + 1, self.orderer.on_block_event), "blocks")
         self._spawn(self._follow(self.layout.votes, revision + 1, self.quorum.on_vote_event), "votes")
