@@ -133,6 +133,15 @@ class Orderer:
             log.critical("HALTED rather than fork: %s", reason)
             self.wake()
 
+    def forget_below(self, height: int) -> None:
+        """Drop the bookkeeping of log entries at or below `height` (long finalized)."""
+        for number in [n for n in self.applied if n <= height]:
+            del self.applied[number]
+        self.refused = {rev: why for rev, why in self.refused.items() if rev > self._oldest_revision()}
+
+    def _oldest_revision(self) -> int:
+        return min(self.applied.values(), default=0)
+
     def stop(self) -> None:
         """Let the worker finish its current block."""
         self._work.shutdown(wait=True)

@@ -32,6 +32,8 @@ from service.network.layout import Layout, blocking_size
 from service.network.orderer import Identity, Orderer, refusal_message
 
 log = logging.getLogger("cmu.finality")
+#: Finalized heights whose log bookkeeping is kept (to notice a log rewritten under recent blocks).
+KEEP_FINAL = 1_000
 
 
 class Quorum:
@@ -160,6 +162,9 @@ class Quorum:
         await self.orderer.in_worker(self.node.finalize, cert)
         for number in [n for n in self.votes if n <= cert.number]:
             del self.votes[number]
+        self.orderer.forget_below(cert.number - KEEP_FINAL)
+        for key in [k for k in self.refusals if k[0] <= cert.number]:
+            del self.refusals[key]
 
     # --- refusals ----------------------------------------------------------------------------------
 

@@ -156,8 +156,15 @@ class NetworkService:
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
-        task.add_done_callback(_report_crash)
+        task.add_done_callback(self._crashed)
         self._tasks.append(task)
+
+    def _crashed(self, task: asyncio.Task[Any]) -> None:
+        """A network task died of a bug: stop ordering (loudly) rather than go on half-working."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.critical("network task %s crashed", task.get_name(), exc_info=task.exception())
+        self.orderer.halt(f"the {task.get_name()} task crashed: {task.exception()!r}")
 
     async def _check_params(self) -> None:
         """The first node writes the shared timings; a node with other timings refuses to join."""
@@ -187,11 +194,6 @@ class NetworkService:
                 await task
         await asyncio.get_running_loop().run_in_executor(None, self.orderer.stop)
         await self.etcd.close()
-
-
-def _report_crash(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.critical("network task %s crashed", task.get_name(), exc_info=task.exception())
 
 
 __all__ = ["KeyValue", "NetworkConfig", "NetworkError", "NetworkNode", "NetworkService", "load_identity"]

@@ -5,6 +5,7 @@ the others, never finalized)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 
@@ -14,6 +15,8 @@ from network_harness import Network, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, account_info, poll_until
 
 from runtime.crypto import Keypair, dev_keypair
+from service.network.etcd import EtcdClient
+from service.network.layout import Layout
 
 AMOUNT = 10**12
 
@@ -112,3 +115,29 @@ def test_block_with_wrong_state_root_is_refused_and_never_finalized(network: Net
         assert header["author"] != dave_account
         assert alice.rpc("chain_getFinalityCertificate", alice.rpc("chain_getBlockHash", number)) is not None
     assert "Dropped block #" in "".join(node.logs() for node in honest)
+
+
+def test_nodes_halt_rather_than_follow_a_log_that_contradicts_them(network: Network) -> None:
+    nodes = network.start_all()
+    dest = bytes(Keypair.generate().account)
+    eve = Sender("eve", Signer.for_node(nodes[0]), dest)
+    eve.send(nodes[1], 2)
+    wait_balance(nodes, dest, eve.sent * AMOUNT)
+    wait_finalized(nodes, 1)
+    genesis = bytes.fromhex(nodes[0].rpc("chain_getBlockHash", 0)[2:])
+    layout = Layout(genesis)
+
+    async def rewrite_history() -> None:  # someone with etcd access drops block #1 from the log
+        client = EtcdClient(network.etcd.urls)
+        try:
+            entry = await client.get(layout.block(1))
+            assert entry is not None
+            assert await client.delete_if_revision(layout.block(1), entry.mod_revision)
+        finally:
+            await client.close()
+
+    asyncio.run(rewrite_history())
+    for node in nodes:
+        poll_until(lambda n=node: "HALTED rather than fork" in n.logs(), timeout=60)
+        assert "dropped block #1, which this node executed" in node.logs()
+        assert node.rpc("system_health") is not None  # halted, not crashed: it still answers reads
