@@ -67,6 +67,7 @@ def start_node(args: argparse.Namespace, spec: Path, etcd: str, key_file: Path) 
         "--chain", str(spec), "--tmp",
         "--etcd", etcd, "--validator", "--key-file", str(key_file),
         "--turn-timeout-ms", str(args.turn_ms), "--block-gap-ms", str(args.gap_ms),
+        "--max-block-txs", str(args.max_block_txs),
         "--rpc-port", "0", "--no-prometheus", "--log", "info" if args.log_dir else "warning",
     ]  # fmt: skip
     log = open(Path(args.log_dir) / f"{key_file.stem}.log", "w") if args.log_dir else None  # noqa: SIM115
@@ -196,6 +197,7 @@ def main() -> None:
     parser.add_argument("--etcd-members", type=int, default=3)
     parser.add_argument("--turn-ms", type=int, default=2_000)
     parser.add_argument("--gap-ms", type=int, default=250, help="least time between blocks")
+    parser.add_argument("--max-block-txs", type=int, default=10_000, help="transactions per block")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--log-dir", default=None, help="keep each node's log (level info) in this directory")
     args = parser.parse_args()
@@ -254,7 +256,7 @@ def report(
     latencies = [final_at(n) - timestamp for n, timestamp, _ in loaded]
     print(
         f"cpus={os.cpu_count()} validators=4 etcd_members={args.etcd_members} transfers={total} "
-        f"refused={refused} turn_ms={args.turn_ms} gap_ms={args.gap_ms} "
+        f"refused={refused} turn_ms={args.turn_ms} gap_ms={args.gap_ms} max_block_txs={args.max_block_txs} "
         f"blocks={len(loaded)} mean_block_txs={statistics.mean(b[2] for b in loaded):.0f} "
         f"elapsed_s={(last - started) / 1000:.2f}"
     )

@@ -228,14 +228,27 @@ class EtcdClient:
         async with self._http().post(endpoint + "/v3/watch", json=body, timeout=timeout) as response:
             if response.status != 200:
                 raise EtcdError(f"{endpoint}/v3/watch: HTTP {response.status}")
-            async for line in response.content:
-                if not line.strip():
-                    continue
-                message = json.loads(line)
-                if "error" in message:
-                    raise EtcdError(f"watch: {message['error']}")
-                result = message.get("result", {})
-                if result.get("canceled"):
-                    raise EtcdError(f"watch canceled: {result.get('cancel_reason', '')}")
-                for raw in result.get("events", []):
-                    yield WatchEvent(KeyValue.from_json(raw["kv"]), raw.get("type") == "DELETE")
+            buffer = bytearray()  # one JSON message per line; a line can be megabytes (big blocks)
+            async for chunk in response.content.iter_any():
+                buffer += chunk
+                while (end := buffer.find(b"\n")) >= 0:
+                    line = bytes(buffer[:end])
+                    del buffer[: end + 1]
+                    for event in _watch_events(line):
+                        yield event
+
+
+def _watch_events(line: bytes) -> list[WatchEvent]:
+    """The events of one watch response line (EtcdError for an error or a canceled watch)."""
+    if not line.strip():
+        return []
+    message = json.loads(line)
+    if "error" in message:
+        raise EtcdError(f"watch: {message['error']}")
+    result = message.get("result", {})
+    if result.get("canceled"):
+        raise EtcdError(f"watch canceled: {result.get('cancel_reason', '')}")
+    return [
+        WatchEvent(KeyValue.from_json(raw["kv"]), raw.get("type") == "DELETE")
+        for raw in result.get("events", [])
+    ]

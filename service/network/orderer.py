@@ -308,6 +308,11 @@ class Orderer:
         except FaultInjected:  # one forged block per turn
             await asyncio.sleep(self.params.turn_ms / 1000)
             return
+        except EtcdError as exc:
+            hint = " (start etcd with a larger --max-request-bytes)" if "too large" in str(exc) else ""
+            log.error("appending block #%d to the log failed%s: %s", height, hint, exc)
+            await asyncio.sleep(self.params.block_gap_ms / 1000)
+            return
         except Exception:  # a failed block must not stop the node; the turn passes on
             log.exception("authoring block #%d failed", height)
             await asyncio.sleep(self.params.block_gap_ms / 1000)

@@ -18,6 +18,8 @@ START_TIMEOUT = 60.0
 #: Raft timings for a loaded two-core machine: slower elections avoid needless leader changes.
 HEARTBEAT_MS = 100
 ELECTION_MS = 1500
+#: Requests of up to 16 MiB: a block of the chain's largest size (8 MiB) is about 11 MiB as JSON/base64.
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 
 def etcd_binary() -> str | None:
@@ -68,6 +70,7 @@ class EtcdMember:
             "--heartbeat-interval", str(HEARTBEAT_MS),
             "--election-timeout", str(ELECTION_MS),
             "--log-level", "warn",
+            "--max-request-bytes", str(MAX_REQUEST_BYTES),
         ]  # fmt: skip
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)

@@ -81,3 +81,21 @@ def test_watch_resumes_on_another_member(etcd_cluster: EtcdCluster) -> None:
             await watcher.close()
 
     asyncio.run(scenario())
+
+
+def test_a_value_of_megabytes_goes_through_put_range_and_watch(etcd_cluster: EtcdCluster) -> None:
+    big = bytes(range(256)) * (3 * 1024 * 1024 // 256)  # a large block: one watch line of about 4 MB
+
+    async def scenario() -> None:
+        client = EtcdClient(etcd_cluster.urls)
+        try:
+            revision = await client.put(b"/big/block", big)
+            kv = await client.get(b"/big/block")
+            assert kv is not None and kv.value == big
+            async for event in client.watch(b"/big/", revision):
+                assert event.kv.value == big
+                break
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
