@@ -189,15 +189,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--senders", type=int, default=6_000, help="transfers (one per sender)")
+    parser.add_argument("--senders", type=int, default=10_000, help="transfers (one per sender)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent RPC clients")
     parser.add_argument(
         "--batch", type=int, default=100, help="author_submitExtrinsic calls per JSON-RPC batch"
     )
     parser.add_argument("--etcd-members", type=int, default=3)
-    parser.add_argument("--turn-ms", type=int, default=2_000)
-    parser.add_argument("--gap-ms", type=int, default=250, help="least time between blocks")
-    parser.add_argument("--max-block-txs", type=int, default=10_000, help="transactions per block")
+    parser.add_argument("--turn-ms", type=int, default=4_000, help="--turn-timeout-ms of the nodes")
+    parser.add_argument("--gap-ms", type=int, default=100, help="least time between blocks")
+    parser.add_argument("--max-block-txs", type=int, default=600, help="transactions per block")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--log-dir", default=None, help="keep each node's log (level info) in this directory")
     args = parser.parse_args()

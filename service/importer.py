@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from runtime.block import Block, Header
 from runtime.errors import CodecError, InvalidBlock
-from runtime.executive import Runtime
+from runtime.executive import PendingBlock, Runtime
 from service.author import ChainEvents, NoEvents
 from service.chaindb import ChainDb
 from service.metrics import Metrics
@@ -48,6 +48,10 @@ class BlockImporter:
         """Re-execute and commit one block on top of the best (InvalidBlock leaves the state as it was).
 
         `finalize` marks it final at once (block files); the network finalizes by certificate instead."""
+        return self.import_pending(block, finalize=finalize).header
+
+    def import_pending(self, block: Block, *, finalize: bool = True) -> PendingBlock:
+        """import_block, answering the executed block with its writes (the network updates its pool)."""
         started = time.perf_counter()
         pending = self.runtime.import_block(block)
         records = self.chaindb.block_records(pending, finalize=finalize)
@@ -70,7 +74,7 @@ class BlockImporter:
             len(block.extrinsics) - 1,
             elapsed * 1000,
         )
-        return header
+        return pending
 
     def import_stream(self, stream: BinaryIO) -> tuple[int, int]:
         """Import a block file: (blocks imported, blocks already known). BadBlock names the first bad one."""

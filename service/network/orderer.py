@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from runtime.block import Block, Header
 from runtime.crypto import Keypair, blake2_256
 from runtime.errors import CodecError, InvalidBlock
 from runtime.executive import PendingBlock
+from runtime.types import AccountId
 from runtime.validators import Validator, ValidatorKeys
 from service.author import Author, expired_status, stale_status
 from service.network.etcd import EtcdClient, EtcdError, KeyValue, WatchEvent
@@ -110,6 +112,8 @@ class Orderer:
         self._wake = asyncio.Event()
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="network")
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._account_key: Callable[[AccountId], bytes] | None = None
+        self._wake_pending = False
 
     # --- plumbing ----------------------------------------------------------------------------------
 
@@ -122,9 +126,16 @@ class Orderer:
         self._wake.set()
 
     def wake_threadsafe(self) -> None:
-        """Wake from another thread (the pool's on_ready)."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+        """Wake from another thread (the pool's on_ready, once per inserted transaction): one hop to the
+        loop at a time, however many transactions became ready meanwhile."""
+        if self._wake_pending or self._loop is None or self._loop.is_closed():
+            return
+        self._wake_pending = True
+        self._loop.call_soon_threadsafe(self._wake_from_thread)
+
+    def _wake_from_thread(self) -> None:
+        self._wake_pending = False
+        self._wake.set()
 
     def halt(self, reason: str) -> None:
         """Stop following and authoring for good: this node disagrees with the network."""
@@ -247,22 +258,38 @@ class Orderer:
         """Execute, check and commit a log block; update the pool (network thread). The header and the
         hashes of the transactions it included."""
         node = self.node
-        header: Header = node.importer.import_block(block, finalize=False)
+        pending: PendingBlock = node.importer.import_pending(block, finalize=False)
+        header = pending.header
         hashes = [blake2_256(x) for x in block.extrinsics[1:]]
         in_block = {"inBlock": "0x" + header.hash().hex()}
         for tx_hash in hashes:
             node.events.tx_status(tx_hash, in_block)
-        system = node.runtime.system
         node.pool.on_block(
             header.number,
             [(h, None) for h in hashes],
-            lambda who: system.account_info(who).nonce,
+            self._nonce_reader(pending),
             stale_status,
             expired_status,
         )
         node.validator.follow(header)
         node.track_unfinalized(header, hashes)
         return header, hashes
+
+    def _nonce_reader(self, pending: PendingBlock) -> Callable[[AccountId], int | None]:
+        """The new nonce of an account the block wrote to, None for the others (read only those)."""
+        changed = {key[1:] for key, _ in pending.puts if key[:1] == b"S"}
+        system = self.node.runtime.system
+        if self._account_key is None:
+            self._account_key = functools.lru_cache(maxsize=1 << 16)(system.account.key)
+        account_key = self._account_key
+
+        def nonce_if_changed(who: AccountId) -> int | None:
+            if account_key(who) not in changed:
+                return None
+            nonce: int = system.account_info(who).nonce
+            return nonce
+
+        return nonce_if_changed
 
     def _applied(self, header: Header) -> None:
         for callback in self.on_applied:
