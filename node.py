@@ -1,7 +1,8 @@
 """The cmu node's command line (console script `cmu-node`): flags -> configuration -> run.
 
 `python node.py --dev` runs a development chain (alice authoring, throw-away database); subcommands:
-key, build-spec, export-blocks, import-blocks, purge-chain. `python node.py --help` lists every flag.
+key, build-spec, export-blocks, import-blocks, purge-chain, export-proof, verify-proof.
+`python node.py --help` lists every flag.
 """
 
 from __future__ import annotations
@@ -130,7 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", type=Path)
     purge = sub.add_parser("purge-chain", help="delete the chain database")
     purge.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    for command in (spec, exporter, importer, purge):
+    proof = sub.add_parser("export-proof", help="write a model version's provenance proof (JSON file)")
+    proof.add_argument("--model", type=int, required=True, help="model id")
+    proof.add_argument("--version", type=int, required=True, help="version number")
+    proof.add_argument("--at", default=None, help="a certified block number or 0x-hash (default: newest)")
+    proof.add_argument("--out", type=Path, required=True, help="the proof file to write")
+    check = sub.add_parser("verify-proof", help="check a provenance proof offline against a chain spec")
+    check.add_argument("file", type=Path)
+    check.add_argument("--chain-spec", required=True, help="the chain spec (a JSON file, or dev/local/...)")
+    for command in (spec, exporter, importer, purge, proof):
         _chain_flags(command, suppress=True)
     return parser
 
@@ -209,6 +218,10 @@ def run_command(args: argparse.Namespace) -> int:
         return commands.import_blocks(chain, _db_path(args), args.file)
     if args.command == "purge-chain":
         return commands.purge_chain(_db_path(args), args.yes)
+    if args.command == "export-proof":
+        return commands.export_proof(chain, _db_path(args), args.model, args.version, args.at, args.out)
+    if args.command == "verify-proof":
+        return commands.verify_proof(args.file, args.chain_spec)
     from service.runner import NodeRunner
 
     return NodeRunner(node_config(args)).run()

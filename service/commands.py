@@ -1,4 +1,5 @@
-"""The node's offline subcommands: key, build-spec, export-blocks, import-blocks and purge-chain.
+"""The node's offline subcommands: key, build-spec, export-blocks, import-blocks, purge-chain, export-proof
+and verify-proof.
 
 Each returns the process exit code and prints its result to stdout (errors go to stderr via the caller).
 """
@@ -25,6 +26,8 @@ from service.keys import (
     write_validator_key_file,
 )
 from service.metrics import Metrics
+from service.provenance import ProvenanceError, verify_proof_file
+from service.provenance import export_proof as make_proof
 from service.runner import open_chain
 
 
@@ -126,4 +129,60 @@ def purge_chain(db_path: Path, yes: bool) -> int:
             return 1
     shutil.rmtree(db_path)
     print(f"{db_path} removed")
+    return 0
+
+
+def _block_ref(at: str | None) -> int | bytes | None:
+    """--at: a block number or a 0x-prefixed 32-byte hash."""
+    if at is None:
+        return None
+    text = at.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        raw = bytes.fromhex(text[2:]) if text.startswith("0x") else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigError(f"--at: expected a block number or a 0x-prefixed 32-byte hash, got {at!r}")
+    return raw
+
+
+def export_proof(chain: str, db_path: Path, model: int, version: int, at: str | None, out: Path) -> int:
+    """Write the provenance proof of a model version at a certified block (the node must be stopped)."""
+    spec = load_spec(chain)
+    block = _block_ref(at)
+    opened = open_chain(spec, db_path, create=False)
+    try:
+        proof = make_proof(spec, opened.runtime, opened.chaindb, model, version, block)
+    except (ProvenanceError, ChainDbError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        opened.close()
+    try:
+        out.write_text(json.dumps(proof, indent=2) + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+    block_info = proof["block"]["fields"]
+    print(f"Wrote the proof of model {model} version {version} at block #{block_info['number']} to {out}")
+    return 0
+
+
+def verify_proof(path: Path, chain_spec: str) -> int:
+    """Check a proof file offline against a chain spec; print what it proves (exit 1 if refused)."""
+    spec = load_spec(chain_spec)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        print(f"error: proof refused: {path} is not JSON: {exc}", file=sys.stderr)
+        return 1
+    try:
+        proven = verify_proof_file(data, spec)
+    except ProvenanceError as exc:
+        print(f"error: proof refused: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"verified": True, **proven.summary()}, indent=2))
     return 0

@@ -32,6 +32,7 @@ from service.model_api import ModelApi
 from service.network.gossip import GossipSubmitter
 from service.network.service import NetworkConfig, NetworkError, NetworkNode, NetworkService, load_identity
 from service.pool import TransactionPool
+from service.provenance_api import ProvenanceApi
 from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
@@ -258,7 +259,9 @@ class NodeRunner:
         config = self.config
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at)
-        dispatcher = Dispatcher(collect_methods(api, model_api), allow_unsafe=unsafe, metrics=self.metrics)
+        provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb)
+        methods = collect_methods(api, model_api, provenance_api)
+        dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")

@@ -38,12 +38,12 @@ class LocalChain:
         """Close LevelDB."""
         self.opened.close()
 
-    def extrinsic(self, who: str, name: str, nonce: int, **kwargs: Any) -> bytes:
+    def extrinsic(self, who: str, call: str, nonce: int, kwargs: dict[str, Any]) -> bytes:
         """A signed extrinsic by dev account `who`."""
         rt = self.runtime
         return sign_extrinsic(
             dev_validator_keys(who).keypair,
-            rt.make_call(name, **kwargs).to_wire(),
+            rt.make_call(call, **kwargs).to_wire(),
             nonce=nonce,
             genesis_hash=rt.genesis_hash,
             spec_version=rt.VERSION.spec_version,
@@ -61,7 +61,7 @@ class LocalChain:
             account = dev_validator_keys(who).account
             nonce = nonces.get(who, rt.system.account_info(account).nonce)
             nonces[who] = nonce + 1
-            result = builder.push(self.extrinsic(who, name, nonce, **kwargs))
+            result = builder.push(self.extrinsic(who, name, nonce, kwargs))
             if result.error is not None:
                 raise AssertionError(f"{name} failed: {result.error} {result.message}")
         pending = builder.finish(author)

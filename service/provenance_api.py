@@ -1,0 +1,46 @@
+"""The `provenance_` JSON-RPC namespace: export a model version's provenance proof (service.provenance)
+from the node's chain database, to be checked offline with `node.py verify-proof`."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from runtime.executive import Runtime
+from runtime.genesis import ChainSpec
+from service.chaindb import ChainDb, ChainDbError
+from service.provenance import ProvenanceError, export_proof
+from service.rpc import RpcError, method
+from service.rpc_api import parse_hex, parse_number
+
+PROOF_REFUSED: Final = 4010
+"""JSON-RPC error code of a proof the node cannot export (data: {"error", "message"})."""
+
+
+def parse_at(at: Any) -> int | bytes | None:
+    """A block named by number, by 0x-hash, or None (the newest certified block)."""
+    if at is None:
+        return None
+    if isinstance(at, str):
+        return parse_hex(at, "block hash", 32)
+    return parse_number(at, "block number")
+
+
+class ProvenanceApi:
+    """The provenance_* methods."""
+
+    def __init__(self, spec: ChainSpec, runtime: Runtime, chaindb: ChainDb) -> None:
+        self.spec = spec
+        self.runtime = runtime
+        self.chaindb = chaindb
+
+    @method("provenance_exportProof")
+    def provenance_export_proof(self, model: Any, version: Any, at: Any = None) -> dict[str, Any]:
+        """The provenance proof file (JSON) of a model version at a certified block (default: newest)."""
+        model_id = parse_number(model, "model")
+        number = parse_number(version, "version")
+        block = parse_at(at)
+        try:
+            return export_proof(self.spec, self.runtime, self.chaindb, model_id, number, block)
+        except (ProvenanceError, ChainDbError) as exc:
+            name = type(exc).__name__
+            raise RpcError(PROOF_REFUSED, f"{name}: {exc}", {"error": name, "message": str(exc)}) from exc
