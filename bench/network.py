@@ -165,6 +165,7 @@ async def run(
             *(client(urls[i % len(urls)], share, args.batch) for i, share in enumerate(shares))
         )
     )
+    print(f"submitted {len(txs)} transfers in {time.time() - started / 1000:.2f} s", flush=True)
     deadline = time.monotonic() + args.timeout
     blocks: list[tuple[int, int, int]] = []
     async with aiohttp.ClientSession() as session:

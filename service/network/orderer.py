@@ -186,6 +186,10 @@ class Orderer:
                 self.halt(f"the network dropped block #{height}, which this node executed")
         elif applied is not None and applied != event.kv.mod_revision:
             self.halt(f"the log holds another block #{height} than the one this node executed")
+        elif applied is None and height <= self.node.chaindb.head.best.number:
+            block = _decode(event.kv.value)  # our own block, just committed; or a log that forked from us
+            if block is None or block.hash() != self.node.chaindb.hash_at(height):
+                self.halt(f"the log holds another block #{height} than the one this node executed")
         elif applied is None:
             self.entries[height] = event.kv
         self.wake()
@@ -292,6 +296,7 @@ class Orderer:
         return nonce_if_changed
 
     def _applied(self, header: Header) -> None:
+        self.entries.pop(header.number, None)  # our own block's watch event may have come first
         for callback in self.on_applied:
             callback(header)
 
