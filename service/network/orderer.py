@@ -255,7 +255,10 @@ class Orderer:
         if self.on_included is not None:
             self.on_included(included)
         self.applied[height] = entry.mod_revision
-        self.entries.pop(height, None)
+        current = self.entries.pop(height, None)
+        if current is None or current.mod_revision != entry.mod_revision:  # dropped while we executed it
+            self.halt(f"the network dropped block #{height} while this node executed it")
+            return
         self._applied(header)
 
     def _import(self, block: Block) -> tuple[Header, list[bytes]]:
@@ -351,6 +354,8 @@ class Orderer:
             return
         if authored is not None:
             self._applied(authored)
+        else:  # nothing could be included (e.g. future nonces): let the pool change before trying again
+            await asyncio.sleep(max(self.params.block_gap_ms, 50) / 1000)
 
     def _author_block(self, height: int, timestamp: int) -> Header | None:
         """Build, append to the log, commit (network thread); the header, or None when nothing fitted."""

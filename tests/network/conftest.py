@@ -7,8 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,17 @@ def etcd_cluster(etcd_available: None) -> Iterator[EtcdCluster]:
         yield cluster.start()
     finally:
         cluster.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test at teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)
+
+
+def failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the requesting test's call phase failed."""
+    report = getattr(request.node, "report_call", None)
+    return report is not None and report.failed

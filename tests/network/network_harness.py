@@ -65,6 +65,11 @@ class Network:
         """Start every validator."""
         return [self.start(name) for name in names]
 
+    def print_logs(self, tail: int = 6_000) -> None:
+        """Print the end of every node's log (for a failed test's report)."""
+        for name, node in self.nodes.items():
+            print(f"===== {name} =====\n{node.logs()[-tail:]}")
+
     def close(self) -> None:
         """Kill every node and remove the data."""
         for node in self.nodes.values():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from conftest import failed
 from etcd_cluster import EtcdCluster
 from network_harness import Network, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, account_info, poll_until
@@ -20,11 +21,13 @@ AMOUNT = 10**12
 
 
 @pytest.fixture
-def network(etcd_cluster: EtcdCluster) -> Iterator[Network]:
+def network(etcd_cluster: EtcdCluster, request: pytest.FixtureRequest) -> Iterator[Network]:
     net = Network(etcd_cluster)
     try:
         yield net
     finally:
+        if failed(request):
+            net.print_logs()
         net.close()
 
 
