@@ -4,13 +4,15 @@ different nodes; every node executes every block and agrees on every hash and st
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import failed
 from etcd_cluster import EtcdCluster
 from network_harness import Network, finalized_number, roots_at, wait_finalized
-from node_harness import NodeProcess, Signer, account_info, poll_until
+from node_harness import NodeProcess, Signer, WsClient, account_info, poll_until
 
 from runtime.crypto import Keypair, dev_keypair
 from runtime.genesis import consortium_spec
@@ -84,3 +86,25 @@ def test_a_follower_node_follows_the_finalized_chain(network: Network) -> None:
     best = nodes[0].best_number()
     wait_finalized([follower, *nodes], best)
     assert_same_chain([follower, *nodes], best)
+
+
+def test_finalized_head_subscription_follows_certificates(network: Network) -> None:
+    nodes = network.start_all()
+    dest = bytes(Keypair.generate().account)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with WsClient(nodes[2].ws_url) as ws:
+            finalized = await ws.subscribe("chain_subscribeFinalizedHeads")
+            first = await ws.next(finalized)  # the current finalized head (genesis here)
+            send_transfers(nodes[:1], 1, dest)
+            later = [first]
+            while later[-1]["number"] < 1:
+                later.append(await ws.next(finalized, timeout=60))
+            return later
+
+    heads = asyncio.run(scenario())
+    assert heads[0]["number"] == 0
+    head = heads[-1]
+    cert = nodes[2].rpc("chain_getFinalityCertificate", head["hash"])
+    assert cert is not None and cert["blockHash"] == head["hash"] and cert["stateRoot"] == head["stateRoot"]
+    assert len(cert["signers"]) >= 3
