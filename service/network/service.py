@@ -22,8 +22,9 @@ from service.finality import FinalityCertificate
 from service.importer import BlockImporter
 from service.keys import KeyFileError, read_validator_key_file
 from service.metrics import Metrics
-from service.network.etcd import EtcdClient, EtcdError, KeyValue, WatchEvent
+from service.network.etcd import EtcdClient, EtcdError, WatchEvent, prefix_end
 from service.network.gossip import TxGossip
+from service.network.layout import HEIGHT_DIGITS
 from service.network.orderer import Identity, NetworkParams, Orderer
 from service.network.quorum import Quorum
 from service.pool import TransactionPool
@@ -134,8 +135,9 @@ class NetworkService:
         try:
             await self._check_params()
             revision = await self.orderer.load()
-            await self._replay(self.layout.votes, revision, self.quorum.on_vote_event)
-            await self._replay(self.layout.refusals, revision, self.quorum.on_refusal_event)
+            first = self.node.chaindb.head.final.number + 1  # what is final here needs no votes
+            await self._replay(self.layout.votes, first, revision, self.quorum.on_vote_event)
+            await self._replay(self.layout.refusals, first, revision, self.quorum.on_refusal_event)
         except EtcdError as exc:
             raise NetworkError(f"etcd: {exc}") from exc
         self.node.pool.on_ready = self.orderer.wake_threadsafe
@@ -176,8 +178,12 @@ class NetworkService:
                 f"--turn-timeout-ms (it has {mine.decode()})"
             )
 
-    async def _replay(self, prefix: bytes, revision: int, handler: Callable[[WatchEvent], None]) -> None:
-        kvs, _ = await self.etcd.prefix(prefix, revision=revision)
+    async def _replay(
+        self, prefix: bytes, first: int, revision: int, handler: Callable[[WatchEvent], None]
+    ) -> None:
+        """Hand `handler` every key under `prefix` from height `first` on, as of `revision`."""
+        start = prefix + str(first).zfill(HEIGHT_DIGITS).encode()
+        kvs, _ = await self.etcd.range(start, prefix_end(prefix), revision=revision)
         for kv in kvs:
             handler(WatchEvent(kv, deleted=False))
 
@@ -196,4 +202,4 @@ class NetworkService:
         await self.etcd.close()
 
 
-__all__ = ["KeyValue", "NetworkConfig", "NetworkError", "NetworkNode", "NetworkService", "load_identity"]
+__all__ = ["NetworkConfig", "NetworkError", "NetworkNode", "NetworkService", "load_identity"]
