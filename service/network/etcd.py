@@ -27,6 +27,10 @@ class EtcdError(Exception):
     """No member answered in time, or one answered with an error."""
 
 
+class Compacted(Exception):
+    """A watch asked for revisions etcd has compacted away: the watcher must read the keys afresh."""
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -201,7 +205,8 @@ class EtcdClient:
 
     async def watch(self, prefix: bytes, start_revision: int) -> AsyncIterator[WatchEvent]:
         """Every change under `prefix` from `start_revision` on, for ever; reconnects to another member
-        (from the revision after the last one seen) whenever a stream breaks."""
+        (from the revision after the last one seen) whenever a stream breaks. Compacted ends the watch
+        when etcd no longer has the revisions it needs."""
         next_revision = start_revision
         while True:
             endpoint = self.endpoints[self._current]
@@ -247,6 +252,8 @@ def _watch_events(line: bytes) -> list[WatchEvent]:
         raise EtcdError(f"watch: {message['error']}")
     result = message.get("result", {})
     if result.get("canceled"):
+        if int(result.get("compact_revision", 0)):
+            raise Compacted(f"revisions up to {result['compact_revision']} were compacted")
         raise EtcdError(f"watch canceled: {result.get('cancel_reason', '')}")
     return [
         WatchEvent(KeyValue.from_json(raw["kv"]), raw.get("type") == "DELETE")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from etcd_cluster import EtcdCluster
 
-from service.network.etcd import EtcdClient, prefix_end
+from service.network.etcd import Compacted, EtcdClient, prefix_end
 
 
 def test_prefix_end_covers_the_prefix() -> None:
@@ -95,6 +96,22 @@ def test_a_value_of_megabytes_goes_through_put_range_and_watch(etcd_cluster: Etc
             async for event in client.watch(b"/big/", revision):
                 assert event.kv.value == big
                 break
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_watch_below_the_compacted_revision_says_so(etcd_cluster: EtcdCluster) -> None:
+    async def scenario() -> None:
+        client = EtcdClient(etcd_cluster.urls)
+        try:
+            first = await client.put(b"/c/a", b"1")
+            last = await client.put(b"/c/a", b"2")
+            await client.call("/v3/kv/compaction", {"revision": str(last), "physical": True})
+            with pytest.raises(Compacted):
+                async for _event in client.watch(b"/c/", first):
+                    pass
         finally:
             await client.close()
 
