@@ -86,6 +86,8 @@ def test_a_follower_node_follows_the_finalized_chain(network: Network) -> None:
     best = nodes[0].best_number()
     wait_finalized([follower, *nodes], best)
     assert_same_chain([follower, *nodes], best)
+    assert follower.stop() == 0  # SIGTERM: a network node stops cleanly
+    assert "Stopped cleanly" in follower.logs()
 
 
 def test_finalized_head_subscription_follows_certificates(network: Network) -> None:
