@@ -114,6 +114,7 @@ class Orderer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._account_key: Callable[[AccountId], bytes] | None = None
         self._wake_pending = False
+        self._waiting_for_pool = False
 
     # --- plumbing ----------------------------------------------------------------------------------
 
@@ -126,15 +127,16 @@ class Orderer:
         self._wake.set()
 
     def wake_threadsafe(self) -> None:
-        """Wake from another thread (the pool's on_ready, once per inserted transaction): one hop to the
-        loop at a time, however many transactions became ready meanwhile."""
-        if self._wake_pending or self._loop is None or self._loop.is_closed():
+        """Wake from another thread (the pool's on_ready, once per inserted transaction): only while the
+        loop waits for transactions to author, and one hop at a time however many arrive meanwhile."""
+        if not self._waiting_for_pool or self._wake_pending or self._loop is None or self._loop.is_closed():
             return
         self._wake_pending = True
         self._loop.call_soon_threadsafe(self._wake_from_thread)
 
     def _wake_from_thread(self) -> None:
         self._wake_pending = False
+        self._waiting_for_pool = False
         self._wake.set()
 
     def halt(self, reason: str) -> None:
@@ -321,8 +323,12 @@ class Orderer:
     def _authoring_delay(self, height: int, entry: KeyValue | None) -> float | None:
         """Seconds until this node may author `height` (0: now), or None to wait for news."""
         node = self.node
-        if self.identity is None or node.author is None or entry is not None or not node.pool.ready_count:
+        if self.identity is None or node.author is None or entry is not None:
             return None
+        self._waiting_for_pool = True  # set before looking, so a transaction arriving now still wakes us
+        if not node.pool.ready_count:
+            return None
+        self._waiting_for_pool = False
         parent = node.chaindb.head.best
         now = int(time.time() * 1000)
         earliest = parent.timestamp + self.params.block_gap_ms
