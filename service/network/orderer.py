@@ -50,7 +50,8 @@ class FaultInjected(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class NetworkParams:
-    """Timings every node of a network shares (kept in etcd's config key by the first node)."""
+    """Timings: `turn_ms` is the network's (every node must agree: the first node writes it to etcd's
+    config key); `block_gap_ms` is this node's, as an author."""
 
     turn_ms: int = 2_000
     block_gap_ms: int = 100
