@@ -248,8 +248,11 @@ class Orderer:
             await self.refuse(height, entry, f"author {author} is not {expected.name}, whose turn it was")
             return
         ahead_ms = block.header.timestamp - int(time.time() * 1000) - MAX_DRIFT_MS
+        if ahead_ms > self.params.turn_ms:  # a far-future timestamp would claim a later turn and stall us
+            await self.refuse(height, entry, f"its timestamp is {ahead_ms + MAX_DRIFT_MS} ms in the future")
+            return
         if ahead_ms > 0:
-            await asyncio.sleep(ahead_ms / 1000)  # a block from the future waits for its time
+            await asyncio.sleep(ahead_ms / 1000)  # a block slightly from the future waits for its time
         try:
             header, included = await self.in_worker(self._import, block)
         except InvalidBlock as exc:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import failed
@@ -16,8 +18,11 @@ from network_harness import Network, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, account_info, poll_until
 
 from runtime.crypto import Keypair, dev_keypair
+from runtime.genesis import consortium_spec
+from runtime.validators import dev_validator_keys
 from service.network.etcd import EtcdClient
-from service.network.layout import Layout
+from service.network.layout import Layout, author_index, round_of
+from service.runner import open_chain
 
 AMOUNT = 10**12
 
@@ -147,3 +152,38 @@ def test_nodes_halt_rather_than_follow_a_log_that_contradicts_them(network: Netw
         poll_until(lambda n=node: "HALTED rather than fork" in n.logs(), timeout=60)
         assert "dropped block #1, which this node executed" in node.logs()
         assert node.rpc("system_health") is not None  # halted, not crashed: it still answers reads
+
+
+def test_a_block_stamped_far_in_the_future_is_refused(network: Network, tmp_path: Path) -> None:
+    nodes = network.start_all()
+    spec = consortium_spec()
+    local = open_chain(spec, tmp_path / "forger")  # a validator's own copy, to build a valid-looking block
+    try:
+        timestamp = int(time.time() * 1000) + 3_600_000  # an hour ahead: a turn it may claim
+        index = author_index(1, round_of(local.runtime.head.timestamp, timestamp, network.turn_ms), 4)
+        keys = dev_validator_keys(spec.validators[index].name)
+        builder = local.runtime.new_block(timestamp, keys.account)
+        forged = builder.finish(keys.keypair).block
+        assert forged is not None
+    finally:
+        local.close()
+    layout = Layout(local.runtime.genesis_hash)
+
+    async def publish() -> None:
+        client = EtcdClient(network.etcd.urls)
+        try:
+            created, _ = await client.create(layout.block(1), forged.encode())
+            assert created
+        finally:
+            await client.close()
+
+    asyncio.run(publish())
+    refusal = re.compile(r"REFUSED block #1 .*ms in the future")
+    # enough validators refuse it to drop it (a node may see it dropped before it got to it)
+    poll_until(lambda: sum(1 for n in nodes if refusal.search(n.logs())) >= 2, timeout=60)
+    dest = bytes(Keypair.generate().account)
+    eve = Sender("eve", Signer.for_node(nodes[0]), dest)
+    eve.send(nodes[0], 1)  # the network goes on with an honest block #1
+    wait_balance(nodes, dest, AMOUNT)
+    wait_finalized(nodes, 1)
+    assert all(roots_at(node, 1)[0] != "0x" + forged.hash().hex() for node in nodes)
