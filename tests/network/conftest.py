@@ -54,9 +54,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     setattr(item, "report_" + report.when, report)
-
-
-def failed(request: pytest.FixtureRequest) -> bool:
-    """Whether the requesting test's call phase failed."""
-    report = getattr(request.node, "report_call", None)
-    return report is not None and report.failed

@@ -77,6 +77,12 @@ class Network:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def failed(request: Any) -> bool:
+    """Whether the requesting test's call phase failed (conftest keeps the reports on the item)."""
+    report = getattr(request.node, "report_call", None)
+    return report is not None and bool(report.failed)
+
+
 def finalized_number(node: NodeProcess) -> int:
     """The number of the node's finalized block."""
     final_hash = node.rpc("chain_getFinalizedHead")

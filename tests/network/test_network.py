@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import failed
 from etcd_cluster import EtcdCluster
-from network_harness import Network, finalized_number, roots_at, wait_finalized
+from network_harness import Network, failed, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, WsClient, account_info, poll_until
 
 from runtime.crypto import Keypair, dev_keypair

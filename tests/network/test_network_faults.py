@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import failed
 from etcd_cluster import EtcdCluster
-from network_harness import Network, finalized_number, roots_at, wait_finalized
+from network_harness import Network, failed, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, account_info, poll_until
 
 from runtime.crypto import Keypair, dev_keypair

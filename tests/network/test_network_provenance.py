@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import failed
 from consortium_chain import LocalChain, model_weights, publish_calls, register_calls
 from etcd_cluster import EtcdCluster
-from network_harness import Network
+from network_harness import Network, failed
 from node_harness import RpcCallError, poll_until, run_cli
 
 from pallets.model_registry import artifact as art
