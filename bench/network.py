@@ -16,6 +16,8 @@ import asyncio
 import json
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -206,12 +208,14 @@ def main() -> None:
     if reason is not None:
         raise SystemExit(reason)
     keys = make_keys(args.senders)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that `finally` stops the nodes and etcd members
     work = Path(tempfile.mkdtemp(prefix="cmu-bench-net-"))
     spec = work / "spec.json"
     write_spec(keys, spec)
-    etcd = EtcdCluster(args.etcd_members).start()
+    etcd = EtcdCluster(args.etcd_members)
     procs = []
     try:
+        etcd.start()
         urls = []
         for name in CONSORTIUM_VALIDATORS:
             key_file = work / f"{name}.json"
@@ -228,7 +232,12 @@ def main() -> None:
         for proc in procs:
             proc.wait(timeout=60)
         etcd.close()
+        shutil.rmtree(work, ignore_errors=True)
     report(args, started, blocks, seen, refused)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 async def chain_identity(url: str) -> tuple[bytes, int]:
