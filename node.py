@@ -15,6 +15,8 @@ from pathlib import Path
 from service.author import AuthorLimits, SealMode
 from service.config import ConfigError, NodeConfig, database_path, default_base_path, load_spec
 from service.keys import KeyFileError
+from service.network.orderer import NetworkParams
+from service.network.service import NetworkConfig
 from service.pool import PoolLimits
 from service.server import RpcLimits
 
@@ -79,6 +81,29 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="signed model queries: how far their timestamp may be from this node's clock (default 60)",
     )
+    _network_flags(parser)
+
+
+def _network_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--etcd", default=None, metavar="URL[,URL...]", help="join a network ordered by this etcd cluster"
+    )
+    parser.add_argument(
+        "--validator", action="store_true", help="with --etcd: author and finalize with --key-file's keys"
+    )
+    parser.add_argument(
+        "--key-file", type=Path, default=None, help="a validator key file (node.py key generate --validator)"
+    )
+    parser.add_argument(
+        "--turn-timeout-ms",
+        type=int,
+        default=2_000,
+        help="with --etcd: how long an author's turn lasts before the next validator's (same on every node)",
+    )
+    parser.add_argument(
+        "--block-gap-ms", type=int, default=100, help="with --etcd: least time between a block and the next"
+    )
+    parser.add_argument("--test-fault-bad-state-root", action="store_true", help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +160,7 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
     if args.query_window <= 0:
         raise ConfigError("--query-window must be a positive number of seconds")
     return NodeConfig(
+        network=network_config(args),
         chain=args.chain or "dev",
         base_path=args.base_path,
         tmp=args.tmp or (args.dev and args.base_path is None),
@@ -152,6 +178,29 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         rpc_limits=RpcLimits(
             max_ws_connections=args.rpc_max_connections, max_http_connections=args.rpc_max_http_connections
         ),
+    )
+
+
+def network_config(args: argparse.Namespace) -> NetworkConfig | None:
+    """The --etcd, --validator, --key-file and timing flags (None without --etcd)."""
+    if args.etcd is None:
+        if args.validator or args.key_file is not None:
+            raise ConfigError("--validator and --key-file need --etcd URL[,URL...]")
+        return None
+    if args.validator and args.key_file is None:
+        raise ConfigError("--validator needs --key-file (node.py key generate --validator NAME)")
+    if args.author is not None or args.seal is not None:
+        raise ConfigError("--author and --seal are for a single node; with --etcd use --validator --key-file")
+    urls = tuple(u.strip() for u in args.etcd.split(",") if u.strip())
+    if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
+        raise ConfigError("--etcd takes comma-separated http:// URLs of etcd members")
+    if args.turn_timeout_ms <= 0 or args.block_gap_ms < 0:
+        raise ConfigError("--turn-timeout-ms must be positive and --block-gap-ms not negative")
+    return NetworkConfig(
+        etcd=urls,
+        key_file=args.key_file if args.validator else None,
+        params=NetworkParams(turn_ms=args.turn_timeout_ms, block_gap_ms=args.block_gap_ms),
+        fault_bad_state_root=args.test_fault_bad_state_root,
     )
 
 

@@ -19,6 +19,15 @@ ensure_system_packages() {
     fi
 }
 
+ensure_etcd() {
+    # The network tests and bench/network.py start their own etcd members: install Debian's etcd-server
+    # when etcd is missing and we are root (the tests say why they skip when it cannot be had).
+    if ! command -v etcd >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null \
+            || echo "could not install etcd-server: the network tests will be skipped" >&2
+    fi
+}
+
 ensure_venv() {
     stamp="$VENV/.installed"
     if [ -x "$PY" ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
@@ -40,12 +49,14 @@ case "$cmd" in
         ;;
     test)
         ensure_venv
+        ensure_etcd
         "$PY" -m ruff check .
         "$PY" -m mypy
         exec "$PY" -m pytest "$@"
         ;;
     bench)
         ensure_venv
+        ensure_etcd
         for b in bench/*.py; do
             echo "== $b"
             "$PY" "$b"

@@ -129,6 +129,9 @@ class Author:
         self.metrics = metrics
         self.follow = follow
         self.limits = limits or AuthorLimits()
+        #: Called with each sealed block before it is committed (the network appends it to its log
+        #: there); an exception abandons the block, which is then not committed.
+        self.publish: Callable[[PendingBlock], None] | None = None
         self._cond = threading.Condition()
         self._requests: collections.deque[_Request] = collections.deque()
         self._poked = False
@@ -237,11 +240,16 @@ class Author:
 
     # --- one block ---------------------------------------------------------------------------------
 
-    def author_block(self, *, create_empty: bool, finalize: bool) -> AuthoredBlock | None:
-        """Build, seal and commit one block; None when it would be empty and `create_empty` is false."""
+    def author_block(
+        self, *, create_empty: bool, finalize: bool, timestamp: int | None = None
+    ) -> AuthoredBlock | None:
+        """Build, seal and commit one block; None when it would be empty and `create_empty` is false.
+
+        `timestamp` (ms) defaults to the wall clock; the network passes the one its authoring turn allows."""
         started = time.perf_counter()
         rt = self.runtime
-        timestamp = max(int(time.time() * 1000), rt.head.timestamp + 1)
+        if timestamp is None:
+            timestamp = max(int(time.time() * 1000), rt.head.timestamp + 1)
         try:
             builder = rt.new_block(timestamp, self.keypair.account)
         except InvalidBlock:
@@ -254,6 +262,8 @@ class Author:
             return None
         try:
             pending = builder.finish(self.keypair)
+            if self.publish is not None:
+                self.publish(pending)
             rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=finalize))
         except BaseException:
             builder.abandon()
@@ -356,9 +366,14 @@ class Author:
             head = self.chaindb.finalize(block_hash)
         except ChainDbError as exc:
             raise AuthorError(str(exc)) from exc
-        self.events.finalized_head(head.final, head.final_hash)
-        self._finalized_up_to(head.final.number)
+        self.report_finalized(head.final, head.final_hash)
         return head.final
+
+    def report_finalized(self, header: Header, block_hash: bytes) -> None:
+        """Tell subscribers and watchers of authored transactions that a block became final (however
+        it was finalized: engine_finalizeBlock here, a finality certificate on a network node)."""
+        self.events.finalized_head(header, block_hash)
+        self._finalized_up_to(header.number)
 
 
 def invalid_status(exc: InvalidExtrinsic) -> dict[str, Any]:

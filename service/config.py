@@ -13,6 +13,7 @@ from pathlib import Path
 from runtime.errors import PalletError
 from runtime.genesis import ChainSpec, consortium_spec, dev_spec, local_spec
 from service.author import AuthorLimits, SealMode
+from service.network.service import NetworkConfig
 from service.pool import PoolLimits
 from service.server import RpcLimits
 
@@ -40,6 +41,7 @@ class NodeConfig:
     blocks: AuthorLimits = dataclasses.field(default_factory=AuthorLimits)
     rpc_limits: RpcLimits = dataclasses.field(default_factory=RpcLimits)
     query_window_s: int = 60  # signed model queries: accepted clock skew either side, in seconds
+    network: NetworkConfig | None = None  # --etcd: order blocks through an etcd cluster
 
 
 def load_spec(chain: str) -> ChainSpec:

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from runtime.block import Block, Header
 from runtime.errors import CodecError, InvalidBlock
-from runtime.executive import Runtime
+from runtime.executive import PendingBlock, Runtime
 from service.author import ChainEvents, NoEvents
 from service.chaindb import ChainDb
 from service.metrics import Metrics
@@ -44,21 +44,28 @@ class BlockImporter:
         self.metrics = metrics
         self.events = events or NoEvents()
 
-    def import_block(self, block: Block) -> Header:
-        """Re-execute and commit one block on top of the best (InvalidBlock leaves the state as it was)."""
+    def import_block(self, block: Block, *, finalize: bool = True) -> Header:
+        """Re-execute and commit one block on top of the best (InvalidBlock leaves the state as it was).
+
+        `finalize` marks it final at once (block files); the network finalizes by certificate instead."""
+        return self.import_pending(block, finalize=finalize).header
+
+    def import_pending(self, block: Block, *, finalize: bool = True) -> PendingBlock:
+        """import_block, answering the executed block with its writes (the network updates its pool)."""
         started = time.perf_counter()
         pending = self.runtime.import_block(block)
-        records = self.chaindb.block_records(pending, finalize=True)
+        records = self.chaindb.block_records(pending, finalize=finalize)
         self.runtime.commit(pending, extra_puts=records)
         header = pending.header
-        self.chaindb.advance(header, finalize=True)
+        self.chaindb.advance(header, finalize=finalize)
         elapsed = time.perf_counter() - started
         self.metrics.block_import_seconds.observe(elapsed)
         self.metrics.best_height.set(header.number)
-        self.metrics.finalized_height.set(header.number)
         block_hash = pending.hash
         self.events.new_head(header, block_hash)
-        self.events.finalized_head(header, block_hash)
+        if finalize:
+            self.metrics.finalized_height.set(header.number)
+            self.events.finalized_head(header, block_hash)
         log.info(
             "Imported #%d (0x%s…%s) with %d extrinsics in %.0f ms",
             header.number,
@@ -67,7 +74,7 @@ class BlockImporter:
             len(block.extrinsics) - 1,
             elapsed * 1000,
         )
-        return header
+        return pending
 
     def import_stream(self, stream: BinaryIO) -> tuple[int, int]:
         """Import a block file: (blocks imported, blocks already known). BadBlock names the first bad one."""

@@ -216,6 +216,13 @@ class NodeApi:
         """The hash of the last finalized block."""
         return hexed(self.chaindb.head.final_hash)
 
+    @method("chain_getFinalityCertificate")
+    def chain_get_finality_certificate(self, hash: Any = None) -> dict[str, Any] | None:
+        """The stored finality certificate of a block (default: the finalized head), or null."""
+        block_hash = self.chaindb.head.final_hash if hash is None else parse_hex(hash, "block hash", 32)
+        cert = self.chaindb.certificate_for(block_hash)
+        return None if cert is None else cert.to_json()
+
     @method("chain_getEvents")
     def chain_get_events(self, hash: Any = None) -> list[dict[str, Any]]:
         """The events a block emitted, decoded."""

@@ -22,12 +22,15 @@ from runtime.errors import PalletError
 from runtime.executive import Runtime
 from runtime.genesis import ChainSpec
 from runtime.storage.backend import LevelDBBackend
-from service.author import Author
+from service.author import Author, SealMode
 from service.chaindb import ChainDb, ChainDbError
 from service.config import ConfigError, NodeConfig, allow_unsafe, database_path, default_base_path, load_spec
+from service.importer import BlockImporter
 from service.keys import KeyFileError, load_signer
 from service.metrics import Metrics
 from service.model_api import ModelApi
+from service.network.gossip import GossipSubmitter
+from service.network.service import NetworkConfig, NetworkError, NetworkNode, NetworkService, load_identity
 from service.pool import TransactionPool
 from service.provenance_api import ProvenanceApi
 from service.query_auth import QueryAuth
@@ -92,6 +95,7 @@ class _Services:
     author: Author | None
     rpc: RpcServer
     metrics_server: MetricsServer | None
+    network: NetworkService | None = None
 
 
 class NodeRunner:
@@ -151,7 +155,13 @@ class NodeRunner:
         validator = Validator(validation_runtime, pool)
         submitter = Submitter(loop, validator)
         validator.deliver = submitter.deliver
-        author = self._make_author(chain, pool, events, validator)
+        network = None
+        if self.config.network is not None:
+            author, network = self._make_network(self.config.network, chain, pool, events, validator)
+            network.gossip.submitter = submitter
+            submitter = GossipSubmitter(loop, validator, network.gossip)
+        else:
+            author = self._make_author(chain, pool, events, validator)
         api = NodeApi(
             spec=chain.spec,
             runtime=validation_runtime,
@@ -159,15 +169,59 @@ class NodeRunner:
             pool=pool,
             submitter=submitter,
             hub=hub,
-            author=author,
+            author=author if network is None else None,  # a network's author authors on its turn only
         )
         rpc = await self._serve_rpc(api, hub)
         metrics_server = await self._serve_metrics()
         tune_gc()
         validator.start()
-        if author is not None:
+        if network is not None:
+            await self._join(network)
+        elif author is not None:
             author.start()
-        return _Services(validator, author, rpc, metrics_server)
+        return _Services(validator, author, rpc, metrics_server, network)
+
+    def _make_network(
+        self,
+        config: NetworkConfig,
+        chain: OpenChain,
+        pool: TransactionPool,
+        events: LoopEvents,
+        validator: Validator,
+    ) -> tuple[Author | None, NetworkService]:
+        """The network service (and, on a validator, an author it drives) for --etcd."""
+        validators = chain.spec.validators
+        if not validators:
+            raise ConfigError(f"--etcd: the chain spec {chain.spec.id!r} lists no validators")
+        try:
+            identity = None if config.key_file is None else load_identity(config.key_file, validators)
+        except NetworkError as exc:
+            raise ConfigError(str(exc)) from exc
+        author = None
+        if identity is not None:
+            author = Author(
+                chain.runtime,
+                chain.chaindb,
+                pool,
+                identity.keypair,
+                seal=SealMode("manual"),
+                events=events,
+                metrics=self.metrics,
+                follow=validator.follow,
+                limits=self.config.blocks,
+            )
+        importer = BlockImporter(chain.runtime, chain.chaindb, self.metrics, events)
+        node = NetworkNode(
+            chain.runtime, chain.chaindb, importer, author, pool, validator, events, self.metrics
+        )
+        return author, NetworkService(config, node, validators, identity)
+
+    async def _join(self, network: NetworkService) -> None:
+        try:
+            await network.start()
+        except NetworkError as exc:
+            await network.stop()
+            raise ConfigError(str(exc)) from exc
 
     def _report_head(self, chain: OpenChain) -> None:
         head = chain.chaindb.head
@@ -238,6 +292,8 @@ class NodeRunner:
 
     async def _stop(self, services: _Services) -> None:
         await services.rpc.stop()
+        if services.network is not None:
+            await services.network.stop()
         if services.author is not None:
             await asyncio.get_running_loop().run_in_executor(None, services.author.stop)
         services.validator.stop()
