@@ -20,7 +20,7 @@ from typing import Any
 
 from scenarios.agents import agent_class
 from scenarios.agents.base import unique_names
-from scenarios.data import DataConfig
+from scenarios.data import GENERATORS, SKLEARN_SETS, DataConfig
 from scenarios.fields import Field, ScenarioError, read_table
 from scenarios.world import Incentives
 
@@ -114,6 +114,7 @@ def parse(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Scenario:
     agents = _agents(raw.get("agents"))
     if top["eval_interval"] > top["duration"]:
         raise ScenarioError("eval_interval", "is longer than the duration")
+    _check_data(data)
     if data.test_fraction + data.initial_fraction >= 1:
         raise ScenarioError("data.test_fraction", "test_fraction + initial_fraction must be below 1")
     return Scenario(
@@ -121,6 +122,17 @@ def parse(raw: Mapping[str, Any], base_dir: Path = Path(".")) -> Scenario:
         eval_interval=top["eval_interval"], backend=top["backend"], data=data, model_kind=model["kind"],
         incentives=incentives, agents=agents, base_dir=base_dir,
     )
+
+
+def _check_data(data: DataConfig) -> None:
+    if data.source == "sklearn" and data.name not in SKLEARN_SETS:
+        raise ScenarioError("data.name", f"expected one of {', '.join(SKLEARN_SETS)}, got {data.name!r}")
+    if data.source == "generator" and data.name not in GENERATORS:
+        raise ScenarioError("data.name", f"expected one of {', '.join(GENERATORS)}, got {data.name!r}")
+    if data.source == "csv" and not data.path:
+        raise ScenarioError("data.path", "missing: a csv data set needs a path")
+    if data.source == "generator" and data.classes < 2:
+        raise ScenarioError("data.classes", "a generator needs at least 2 classes")
 
 
 def _check_waits(incentives: Incentives) -> None:

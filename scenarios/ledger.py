@@ -35,7 +35,8 @@ class Contribution:
 
 @dataclasses.dataclass
 class Ledger:
-    """Contributions by id and running totals (deposits held, accepted, refunded, taken)."""
+    """Contributions by id and running totals: deposits held, contributions accepted, refunded, and taken
+    (contributions with at least one take: a reporter's share may leave the rest open)."""
 
     contributions: dict[int, Contribution] = dataclasses.field(default_factory=dict)
     good: dict[AccountId, int] = dataclasses.field(default_factory=dict)
@@ -87,18 +88,17 @@ class Ledger:
         if found is None:
             return
         amount = int(event.amount)
-        found.remaining = max(0, found.remaining - amount)
-        found.reporters.add(event.reporter if hasattr(event, "reporter") else event.taker)
+        if not found.reporters:  # counted once, at its first take
+            self.taken += 1
+        found.remaining = int(event.remaining)
+        found.reporters.add(event.taker)
         self.taken_amount += amount
         if found.remaining == 0:
             found.status = TAKEN
-            self.taken += 1
 
 
 _HANDLERS = {
     "DataAdded": Ledger._added,
     "Refunded": Ledger._refunded,
-    "Reported": Ledger._taken,
     "Taken": Ledger._taken,
-    "DepositTaken": Ledger._taken,
 }

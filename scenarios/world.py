@@ -47,6 +47,7 @@ class World:
         self.now = 0
         self.model: int | None = None
         self.agents: list[Agent] = []
+        self._model_cache: tuple[bytes, Any, Any] | None = None
 
     # --- time --------------------------------------------------------------------------------------
 
@@ -81,17 +82,31 @@ class World:
         return rt.pallet_by_name("Training").configs.get(self.model)  # type: ignore[attr-defined]
 
     def predict(self, rows: Sequence[Sequence[int]]) -> list[int]:
-        """Labels the chain's current model gives `rows` (fixed-point chain rows), as model_predict would."""
+        """Labels the chain's current model (its latest version) gives `rows` (fixed-point chain rows),
+        computed by the model kind the chain runs on the weights the chain stores."""
         if self.model is None or not rows:
             return []
+        kind, weights = self._current_model()
+        labels, _scores = kind.predict(weights, kind.prepare_rows([list(r) for r in rows], weights.spec))
+        return [int(v) for v in labels]
+
+    def _current_model(self) -> tuple[Any, Any]:
+        """(kind, weights) of the model at the head, cached per head block."""
+        rt = self.chain.runtime
+        head = rt.head.hash()
+        if self._model_cache is not None and self._model_cache[0] == head:
+            return self._model_cache[1], self._model_cache[2]
         from pallets.model_registry import query
 
-        out: list[int] = []
-        for start in range(0, len(rows), PREDICT_CHUNK):
-            batch = [list(r) for r in rows[start : start + PREDICT_CHUNK]]
-            answer = query.predict(self.chain.runtime, self.model, batch, fixed=True)
-            out.extend(int(p["label"]) for p in answer["predictions"])
-        return out
+        info = query.model_info(rt, self.model or 0)
+        if rt.has_pallet("Versioning"):
+            versioning: Any = rt.pallet_by_name("Versioning")
+            kind = rt.pallet_by_name("ModelRegistry").kind(info.kind)  # type: ignore[attr-defined]
+            weights = versioning.weights_at(self.model, versioning.latest(self.model))
+        else:
+            kind, weights = query.load_weights(rt, info)
+        self._model_cache = (head, kind, weights)
+        return kind, weights
 
     def accuracy(self, rows: Sequence[Sequence[int]], labels: Sequence[int]) -> float:
         """The share of `rows` the current model labels as `labels` (0.0 with no model)."""
@@ -115,9 +130,13 @@ class World:
         return max(0, self.timestamp_ms(self.now) - int(last_ms)) // 1_000
 
     def deposit_now(self) -> int:
-        """The deposit a contribution would hold if it were included at the current second."""
-        divisor = max(1, math.isqrt(self.seconds_since_update()))
-        return self.incentives.cost_weight * 3_600 // divisor
+        """The deposit a contribution would hold if it were included at the current second (the
+        Training pallet's own deposit_at, read at the head as training_depositFor does)."""
+        rt = self.chain.runtime
+        if self.model is None or not self.ready:
+            return 0
+        training: Any = rt.pallet_by_name("Training")
+        return int(training.deposit_at(self.model, self.timestamp_ms(self.now)))
 
     def wait_for_deposit(self, most: int) -> int:
         """Seconds from now until a contribution's deposit is at most `most` (0: already)."""

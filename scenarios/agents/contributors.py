@@ -81,18 +81,21 @@ class Contributor(Agent):
                   and self.keypair.account not in c.reporters]
         if not self.params["reports"]:
             others = [c for c in others if world.now - c.added_s >= waits.any_claim_wait]
-        candidates = (mine + others)[:MAX_CLAIMS_PER_WAKE]
+        candidates = mine + others
         if not candidates:
             return
         agrees = [p == c.label for p, c in
                   zip(world.predict([c.features for c in candidates]), candidates, strict=True)]
         good = world.ledger.good.get(self.keypair.account, 0)
+        actions = []
         for contribution, agreed in zip(candidates, agrees, strict=True):
             if contribution.contributor == self.keypair.account:
                 if agreed:
-                    self._claim(world, "Training.refund", contribution)
+                    actions.append(("Training.refund", contribution))
             elif world.now - contribution.added_s >= waits.any_claim_wait or (not agreed and good > 0):
-                self._claim(world, "Training.report", contribution)
+                actions.append(("Training.report", contribution))
+        for call, contribution in actions[:MAX_CLAIMS_PER_WAKE]:
+            self._claim(world, call, contribution)
 
     def _claim(self, world: World, call: str, contribution: Contribution) -> None:
         self.pending.add(contribution.id)
