@@ -30,6 +30,7 @@ BUILTIN_PALLETS: dict[str, str] = {
     "ModelRegistry": "pallets.model_registry:ModelRegistry",
     "Versioning": "pallets.versioning:Versioning",
     "Access": "pallets.access:Access",
+    "Training": "pallets.training:Training",
 }
 #: 10^12 smallest units make one token (the `tokenDecimals` property).
 TOKEN = 10**12
@@ -138,10 +139,18 @@ def _dev_like(
         name=name,
         id=chain_id,
         chain_type=kind,
-        pallets=("System", "Balances", "Sudo", "ModelRegistry", *extra),
+        pallets=_dev_pallets(extra),
         genesis=genesis,
         properties={"tokenSymbol": "UNIT", "tokenDecimals": 12},
     )
+
+
+DEV_PALLETS = ("System", "Balances", "Sudo", "ModelRegistry", "Versioning", "Access", "Training")
+
+
+def _dev_pallets(extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The dev chain's pallets, then any extra ones it does not have yet."""
+    return DEV_PALLETS + tuple(name for name in extra if name not in DEV_PALLETS)
 
 
 def resolve_pallets(

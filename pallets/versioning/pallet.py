@@ -22,7 +22,7 @@ from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import quorum as bls_quorum
 from pallets.versioning import store, training
-from pallets.versioning.pending import PendingTraining
+from pallets.versioning.pending import PendingTraining, WeightsCache
 from pallets.versioning.types import (
     LATEST,
     STABLE,
@@ -91,6 +91,7 @@ class Versioning(Pallet):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self.pending: dict[int, PendingTraining] = {}
+        self.weights_cache = WeightsCache()
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -270,11 +271,19 @@ class Versioning(Pallet):
         return self.channel_version(model, selector)
 
     def record_training_update(
-        self, model: int, contribution_id: int, indices: Sequence[int] | I64, values: Sequence[int] | I64
+        self, model: int, contribution_id: int, indices: Sequence[int] | I64, values: Sequence[int] | I64,
+        *, trusted: bool = False,
     ) -> None:
         """Add one training step (changed flat indices, their new values) to this block's version of
-        `model`. It is kept in memory and undone with the caller's storage layer if the call fails."""
-        training.record_update(self, model, contribution_id, indices, values)
+        `model`. It is kept in memory and undone with the caller's storage layer if the call fails.
+        `trusted`: the delta came from the kind's own update rule on current_weights (skips the O(flat)
+        bounds check; the structure is still checked)."""
+        training.record_update(self, model, contribution_id, indices, values, trusted=trusted)
+
+    def current_weights(self, model: int) -> models.Weights:
+        """The model as training sees it now: the latest version plus this block's updates so far
+        (a read-only view that later updates in the block change: use it at once or copy it)."""
+        return training.current_weights(self, model)
 
     # --- helpers ---------------------------------------------------------------------------------
 

@@ -6,24 +6,61 @@ with the storage overlay, so a failed call takes its updates with it)."""
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from models.weights import Weights
+from models.weights import Weights, with_flat
 
 I64 = npt.NDArray[np.int64]
+_CACHE_SIZE = 8
 
 
 @dataclasses.dataclass
 class PendingTraining:
-    """One model's updates in this block: the version they apply to, its weights, the running weights."""
+    """One model's updates in this block: the version they apply to, its weights, and the running
+    weights (`weights` is a read-only view of the writable `buffer`; updates write it in place)."""
 
     base: int
     base_weights: Weights
+    buffer: I64
     weights: Weights
     contributions: list[int] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def start(cls, base: int, base_weights: Weights) -> PendingTraining:
+        """The first update of a block: one O(flat) copy of the base weights."""
+        buffer = base_weights.flat.copy()
+        return cls(base, base_weights, buffer, with_flat(base_weights, buffer.view()))
+
+    def apply(self, indices: I64, values: I64) -> I64:
+        """Write `values` at `indices`; returns the values they replace (for undo)."""
+        old = self.buffer[indices].copy()
+        self.buffer[indices] = values
+        return old
+
+
+class WeightsCache:
+    """Full weights of stored versions by (model, number), checked against the version's artifact root;
+    weights are pure values of the stored bytes, so a cache changes no result, only the time it takes."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self._items: OrderedDict[tuple[int, int], tuple[bytes, Weights]] = OrderedDict()
+        self._size = size
+
+    def get(self, model: int, number: int, artifact: bytes) -> Weights | None:
+        found = self._items.get((model, number))
+        if found is None or found[0] != artifact:
+            return None
+        self._items.move_to_end((model, number))
+        return found[1]
+
+    def put(self, model: int, number: int, artifact: bytes, weights: Weights) -> None:
+        self._items[(model, number)] = (artifact, weights)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
 
 
 def as_int64(values: Sequence[int] | I64) -> I64 | None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import models
+from models.weights import check_delta
 from pallets.model_registry import artifact as art
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
-from pallets.versioning.pending import PendingTraining, as_int64
+from pallets.versioning.pending import I64, PendingTraining, as_int64
 from pallets.versioning.types import Cause
 from runtime.pallet import ensure, fail
 
@@ -18,43 +19,66 @@ if TYPE_CHECKING:
     from pallets.versioning.pallet import Versioning
 
 
-def record_update(pallet: Versioning, model: int, contribution_id: int, indices: Any, values: Any) -> None:
-    """Apply one update to the model's running weights of this block (InvalidDelta if it doesn't fit)."""
+def record_update(
+    pallet: Versioning, model: int, contribution_id: int, indices: Any, values: Any, *, trusted: bool = False
+) -> None:
+    """Apply one update to the model's running weights of this block (InvalidDelta if it doesn't fit).
+
+    The delta's structure is always checked (O(changes)); its values against the kind's bounds only when
+    not `trusted` (an O(flat) check; a caller that computed the delta with the kind's own update rule on
+    current_weights may skip it: those rules keep the bounds by construction)."""
     info = pallet.registry.live_model(model)
     ensure(0 <= contribution_id < 1 << 64, pallet.InvalidDelta, "contribution ids are u64")
-    before = pallet.pending.get(model)
-    if before is None:
-        base = pallet.latest(model)
-        weights = pallet.weights_at(model, base)
-        before = PendingTraining(base, weights, weights)
-    after = PendingTraining(
-        before.base,
-        before.base_weights,
-        applied(pallet, info, before.weights, indices, values),
-        [*before.contributions, contribution_id],
-    )
-    previous = pallet.pending.get(model)
-    pallet.pending[model] = after
-    pallet.runtime.overlay.on_rollback(lambda: _restore(pallet, model, previous))
-
-
-def _restore(pallet: Versioning, model: int, previous: PendingTraining | None) -> None:
-    """Undo one recorded update (its call's storage layer was rolled back)."""
-    if previous is None:
-        pallet.pending.pop(model, None)
-    else:
-        pallet.pending[model] = previous
-
-
-def applied(pallet: Versioning, info: ModelInfo, weights: models.Weights, indices: Any, values: Any) -> Any:
-    """`weights` with flat[indices] = values, checked against the kind's bounds."""
     idx, vals = as_int64(indices), as_int64(values)
     if idx is None or vals is None:
         fail(pallet.InvalidDelta, "indices and values must be 1-D integer sequences")
+    pending = pallet.pending.get(model)
+    fresh = pending is None
+    if pending is None:
+        pending = PendingTraining.start(*latest_weights(pallet, model))
+    _check(pallet, info, pending, idx, vals, trusted)
+    old = pending.apply(idx, vals)
+    pending.contributions.append(contribution_id)
+    pallet.pending[model] = pending
+    pallet.runtime.overlay.on_rollback(lambda: _undo(pallet, model, pending, idx, old, fresh))
+
+
+def _check(pallet: Versioning, info: ModelInfo, pending: PendingTraining, idx: I64, vals: I64,
+           trusted: bool) -> None:
     try:
-        return store.model_kind(pallet, info).validate(models.apply_delta(weights, idx, vals))
+        check_delta(pending.weights, idx, vals)
+        if not trusted:
+            store.model_kind(pallet, info).validate(models.apply_delta(pending.weights, idx, vals))
     except models.ModelError as exc:
         fail(pallet.InvalidDelta, str(exc))
+
+
+def _undo(pallet: Versioning, model: int, pending: PendingTraining, idx: I64, old: I64, fresh: bool) -> None:
+    """Undo one recorded update (its call's storage layer was rolled back); undos run last first."""
+    pending.buffer[idx] = old
+    pending.contributions.pop()
+    if fresh:
+        pallet.pending.pop(model, None)
+
+
+def latest_weights(pallet: Versioning, model: int) -> tuple[int, models.Weights]:
+    """(latest version number, its full weights), decoded once per version (WeightsCache)."""
+    number = pallet.latest(model)
+    root = pallet.version(model, number).artifact
+    cached = pallet.weights_cache.get(model, number, root)
+    if cached is None:
+        cached = pallet.weights_at(model, number)
+        pallet.weights_cache.put(model, number, root, cached)
+    return number, cached
+
+
+def current_weights(pallet: Versioning, model: int) -> models.Weights:
+    """The latest version's weights plus this block's training updates so far (a live read-only view:
+    use it before the next update, or copy it)."""
+    pending = pallet.pending.get(model)
+    if pending is not None:
+        return pending.weights
+    return latest_weights(pallet, model)[1]
 
 
 def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:

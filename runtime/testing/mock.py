@@ -19,6 +19,8 @@ from runtime.pallet import NONE_ORIGIN, ROOT_ORIGIN, Event, Origin, Pallet
 from runtime.storage.backend import Backend, MemoryBackend
 from runtime.types import AccountId
 
+#: The pallets every mock runtime has; tests name the others they need (the dev chain has more).
+MOCK_BASE_PALLETS = ("System", "Balances", "Sudo", "ModelRegistry")
 #: Blocks of the mock chain are 6 seconds apart unless a test says otherwise.
 BLOCK_TIME_MS = 6_000
 GENESIS_TIME_MS = 1_700_000_000_000
@@ -217,10 +219,11 @@ def build_runtime(
     backend: Backend | None = None,
     autoload: bool | None = None,
 ) -> MockRuntime:
-    """A mock runtime with the dev chain's pallets plus `pallets` (names or classes) and extra genesis."""
+    """A mock runtime with MOCK_BASE_PALLETS (the dev chain's funded accounts) plus `pallets` (names or
+    classes) and extra genesis."""
     classes = [p for p in pallets if isinstance(p, type)]
     names = [p if isinstance(p, str) else p.name for p in pallets]
-    base = spec or dev_spec()
+    base = spec or dataclasses.replace(dev_spec(), pallets=MOCK_BASE_PALLETS)
     genesis_sections = {**base.genesis, **(genesis or {})}
     full = dataclasses.replace(
         base, pallets=base.pallets + tuple(_new(names, base.pallets)), genesis=genesis_sections

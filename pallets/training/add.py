@@ -1,0 +1,103 @@
+"""Adding contributions: who may add (configuration, access policy, mechanism), the deposit, the record
+and the model update through the kind's own rule, fed to Versioning. Verify everything, then mutate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pallets.training import rules
+from pallets.training.rows import BadRow, ModelView
+from pallets.training.types import DEPOSIT_REASON, Contribution, DataItem, Mechanism, Status, TrainingConfig
+from runtime.pallet import ensure, fail
+from runtime.types import AccountId
+
+if TYPE_CHECKING:
+    import models
+    from pallets.model_registry.types import ModelInfo
+    from pallets.training.pallet import Training
+
+TRAIN = "train"
+"""The model_access action training needs (Access: PERMISSIONS)."""
+
+
+def deposit_at(pallet: Training, model: int, config: TrainingConfig, now_ms: int) -> int:
+    """The deposit of one contribution at block time `now_ms`: Stake only, from the model's last update."""
+    if config.mechanism is not Mechanism.STAKE:
+        return 0
+    last = pallet.last_update.get(model)
+    seconds = 0 if last is None else rules.seconds_between(last, now_ms)
+    return rules.deposit_for(config.cost_weight, seconds)
+
+
+def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem], *, batch: bool) -> None:
+    """add_data (one item) and add_batch: every check for every item first, then each item in order."""
+    config = pallet.config(model)
+    ensure(config.enabled, pallet.TrainingDisabled, f"training of model {model} is disabled")
+    info = pallet.registry.live_model(model)
+    ensure_may_train(pallet, who, model, info, config)
+    if batch:
+        ensure(items, pallet.EmptyBatch)
+        ensure(len(items) <= config.batch_limit, pallet.BatchTooLarge, f"at most {config.batch_limit} items")
+    view = ModelView.of(info, pallet.registry.kind(info.kind))
+    rows = [_row(pallet, view, item) for item in items]
+    now = pallet.now()
+    # after the first item the model's last update is now: 0 seconds, divisor 1
+    later = rules.deposit_for(config.cost_weight, 0) if config.mechanism is Mechanism.STAKE else 0
+    deposits = [deposit_at(pallet, model, config, now)] + [later] * (len(items) - 1)
+    free = pallet.balances.free_balance(who)
+    ensure(free >= sum(deposits), pallet.CannotPayDeposit, f"deposits {sum(deposits)}, free {free}")
+    for item, row, deposit in zip(items, rows, deposits, strict=True):
+        _add_one(pallet, who, model, view, item, row, deposit, now)
+
+
+def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelInfo,
+                     config: TrainingConfig) -> None:
+    """NotAllowed unless the access policy lets `who` train (any signed account when no access pallet
+    answers); NotTrainer unless, under mechanism Trainers, `who` holds Trainer or above (the owner only
+    when the chain has no Access pallet)."""
+    answer = pallet.runtime.hooks.model_access(who=who, model=model, action=TRAIN)
+    ensure(answer is None or answer, pallet.NotAllowed, f"{who} may not train model {model}")
+    if config.mechanism is Mechanism.TRAINERS:
+        ensure(is_trainer(pallet, who, model, info), pallet.NotTrainer)
+
+
+def is_trainer(pallet: Training, who: AccountId, model: int, info: ModelInfo) -> bool:
+    """Whether `who` holds the Trainer role or above on `model` (Access's typed API; else the owner)."""
+    if not pallet.runtime.has_pallet("Access"):
+        return who == info.owner
+    from pallets.access import Access
+    from pallets.access.types import RANK, Role
+
+    access = pallet.runtime.pallet(Access)
+    return access.rank(model, who, info) >= RANK[Role.TRAINER]
+
+
+def _row(pallet: Training, view: ModelView, item: DataItem) -> models.FixedRow:
+    try:
+        return view.row(item.features, item.label)
+    except BadRow as exc:
+        fail(pallet.BadData, str(exc))
+
+
+def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item: DataItem,
+             row: models.FixedRow, deposit: int, now: int) -> None:
+    contribution = pallet.next_contribution.get()
+    pallet.next_contribution.set(contribution + 1)
+    if deposit:
+        pallet.balances.hold(who, DEPOSIT_REASON, deposit)
+    versioning = pallet.versioning
+    version = versioning.latest(model)
+    result = view.update(versioning.current_weights(model), row, item.label)
+    versioning.record_training_update(model, contribution, result.indices, result.values, trusted=True)
+    data_hash = rules.data_hash(item.features, item.label)
+    pallet.contributions[contribution] = Contribution(
+        model, who, data_hash, item.label, deposit, deposit, now, version, Status.OPEN
+    )
+    pallet.by_model[model, contribution] = True
+    pallet.by_contributor[who, contribution] = True
+    pallet.last_update[model] = now
+    pallet.deposit_event(pallet.DataAdded(
+        model=model, contribution=contribution, contributor=who, deposit=deposit, label=item.label,
+        data_hash=data_hash, features=item.features, version=version, changed=result.changed,
+    ))
+
