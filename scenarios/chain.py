@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from runtime.block import Block
 from runtime.crypto import Keypair, address, dev_keypair
 from runtime.dispatch import ApplyResult
 from runtime.errors import ExhaustsResources, FutureNonce, InvalidExtrinsic
@@ -88,8 +89,11 @@ def open_backend(kind: str, path: str | None = None) -> Backend:
 class SimChain:
     """The runtime, pool and validator of a node, with blocks authored on demand at simulated times."""
 
-    def __init__(self, spec: ChainSpec, backend: Backend | None = None) -> None:
+    def __init__(self, spec: ChainSpec, backend: Backend | None = None, *, keep_blocks: bool = False) -> None:
+        self.spec = spec
         self.runtime = Runtime(spec, backend or MemoryBackend())
+        self.keep_blocks = keep_blocks
+        self.blocks: list[Block] = []  # every authored block, when keep_blocks (to replay elsewhere)
         self.pool = TransactionPool()
         self.validator = Validator(self.runtime, self.pool)
         self.author = dev_keypair(AUTHOR_SEED_NAME)
@@ -155,6 +159,8 @@ class SimChain:
             included.append(tx)
         pending = builder.finish(self.author)
         rt.commit(pending)
+        if self.keep_blocks and pending.block is not None:
+            self.blocks.append(pending.block)
         self._after_commit(pending, included, removals)
         return BlockReport(pending.header.number, timestamp_ms, pending.hash, list(pending.events),
                            len(included))

@@ -41,6 +41,7 @@ class RunResult:
     extrinsics: int
     agent_names: list[str]
     agent_stats: dict[str, dict[str, int]]
+    world: World | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def final(self) -> dict[str, Any]:
@@ -72,7 +73,8 @@ def make_agents(scenario: Scenario, extra: Sequence[Agent] = ()) -> list[Agent]:
     return agents + list(extra)
 
 
-def build_world(scenario: Scenario, agents: list[Agent], chain_dir: str | None = None) -> World:
+def build_world(scenario: Scenario, agents: list[Agent], chain_dir: str | None = None, *,
+                keep_blocks: bool = False) -> World:
     """The data set, the chain (funded agents, scenario pallets) and the world the agents act in."""
     data = build_dataset(scenario.data, scenario.model_kind, scenario.base_dir, scenario.seed)
     from runtime.genesis import resolve_pallets
@@ -86,20 +88,27 @@ def build_world(scenario: Scenario, agents: list[Agent], chain_dir: str | None =
         pallets.append(name)
     spec = scenario_spec({a.keypair.account: a.start_balance for a in agents}, pallets=pallets,
                          genesis_ms=GENESIS_MS)
-    chain = SimChain(spec, open_backend(scenario.backend, chain_dir))
+    chain = SimChain(spec, open_backend(scenario.backend, chain_dir), keep_blocks=keep_blocks)
     world = World(chain, data, scenario.model_kind, scenario.incentives)
     world.agents = agents
     return world
 
 
 def run(scenario: Scenario, *, extra_agents: Sequence[Agent] = (), progress: Progress | None = None,
-        chain_dir: str | Path | None = None) -> RunResult:
-    """Run a scenario to its end and return its metrics."""
+        chain_dir: str | Path | None = None, keep_blocks: bool = False) -> RunResult:
+    """Run a scenario to its end and return its metrics (`result.world` keeps the chain and ledger;
+    `keep_blocks` also keeps every authored block in `result.world.chain.blocks`)."""
     agents = make_agents(scenario, extra_agents)
     with tempfile.TemporaryDirectory(prefix="cmu-scenario-") as scratch:
         directory = str(chain_dir) if chain_dir is not None else str(Path(scratch) / "chain")
-        world = build_world(scenario, agents, directory if scenario.backend == "leveldb" else None)
-        return Simulation(scenario, world, progress).run()
+        world = build_world(scenario, agents, directory if scenario.backend == "leveldb" else None,
+                            keep_blocks=keep_blocks)
+        try:
+            return Simulation(scenario, world, progress).run()
+        finally:
+            close = getattr(world.chain.runtime.backend, "close", None)
+            if close is not None and scenario.backend == "leveldb":
+                close()
 
 
 class Simulation:
@@ -177,7 +186,7 @@ class Simulation:
         return RunResult(
             scenario=self.scenario, rows=self.rows, final_state_root="0x" + world.chain.state_root().hex(),
             blocks=self.blocks, extrinsics=world.chain.extrinsics_applied,
-            agent_names=[a.name for a in world.agents], agent_stats=stats,
+            agent_names=[a.name for a in world.agents], agent_stats=stats, world=world,
         )
 
 

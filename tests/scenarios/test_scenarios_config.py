@@ -53,7 +53,8 @@ def test_load_reads_units_and_defaults(tmp_path: Path) -> None:
 
 
 def test_load_adds_a_default_owner(tmp_path: Path) -> None:
-    text = BASE.replace('[[agents]]\nname = "owner"\nkind = "owner"\n', "").replace("deposit_marker = 1\n", "")
+    text = BASE.replace('[[agents]]\nname = "owner"\nkind = "owner"\n', "")
+    text = text.replace("deposit_marker = 1\n", "")
     scenario = config.load(_write(tmp_path, text))
     assert [a.kind for a in scenario.agents] == ["owner", "honest"]
 
