@@ -34,11 +34,14 @@ class Contributor(Agent):
         super().__init__(name, params, rng)
         self.pending: set[int] = set()  # contribution ids with a refund or report in flight
         self.deposited = 0
+        self.pass_pending = 0
 
     def act(self, world: World) -> int | None:
         if not world.ready:
             return world.now + NOT_READY_RETRY_S
         self.settle(world)
+        if not self.may_train(world):
+            return world.now + self.wait(self.params["interval"], self.params["jitter"])
         wait = world.wait_for_deposit(self.params["max_deposit"])
         if wait > 0:
             return world.now + wait
@@ -57,6 +60,22 @@ class Contributor(Agent):
         return world.data.sample(self.rng)
 
     # --- shared behaviour --------------------------------------------------------------------------
+
+    def may_train(self, world: World) -> bool:
+        """Whether the Access policy lets this agent train now; if a pass would let it, buy one (it
+        trains from its next wake), and claim any pass revenue its good data earned."""
+        rt = world.chain.runtime
+        if world.model is None or not rt.has_pallet("Access"):
+            return True
+        access: Any = rt.pallet_by_name("Access")
+        if access.revenue.get(world.model, self.keypair.account, 0):
+            world.submit(self, "Access.claim_revenue", model=world.model)
+        if access.can(self.keypair.account, world.model, "train"):
+            return True
+        if access.pass_terms.get(world.model) is not None and self.pass_pending <= world.now:
+            self.pass_pending = world.now + 3_600  # don't buy twice while the first is in flight
+            world.submit(self, "Access.buy_pass", on_result=lambda r, _e: self.count(r), model=world.model)
+        return False
 
     def contribute(self, world: World) -> None:
         """Add one example if the free balance covers the deposit."""
@@ -200,6 +219,8 @@ class Spammer(Contributor):
         if not world.ready:
             return world.now + NOT_READY_RETRY_S
         self.settle(world)
+        if not self.may_train(world):
+            return world.now + self.wait(self.params["interval"], self.params["jitter"])
         for _ in range(self.params["burst"]):
             self.contribute(world)
         return world.now + self.wait(self.params["interval"], self.params["jitter"])
