@@ -11,7 +11,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SMALL = HERE / "small.toml"
-LAST_LINE = re.compile(r"final_state_root=0x[0-9a-f]{64} accuracy=\d+\.\d{2}( [a-z_]+_balance_pct=\d+\.\d{2})+")
+LAST_LINE = re.compile(
+    r"final_state_root=0x[0-9a-f]{64} accuracy=\d+\.\d{2}( [a-z_]+_balance_pct=\d+\.\d{2})+"
+)
 
 
 def _scenarios(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
