@@ -12,6 +12,7 @@ from pathlib import Path
 
 from scenarios import config
 from scenarios.fields import ScenarioError
+from scenarios.runner import RunResult
 
 BUNDLED = Path(__file__).parent / "bundled"
 
@@ -40,24 +41,37 @@ def _overrides(assignments: Sequence[str]) -> dict[str, object]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from scenarios import outputs, runner
+    from scenarios import outputs
 
     overrides = _overrides(args.set)
     if args.seed is not None:
         overrides["seed"] = args.seed
     scenario = config.load(resolve(args.file), overrides)
-    bar = None if args.quiet else outputs.ProgressBar(label=scenario.name)
-    result = runner.run(scenario, progress=bar)
-    if bar is not None:
-        bar.close()
+    baseline = config.load(resolve(args.compare), overrides) if args.compare else None
+    result = _run_with_bar(scenario, args.quiet)
+    compared = _run_with_bar(baseline, args.quiet) if baseline is not None else None
     out_dir = Path(args.out) if args.out else Path("scenario-runs") / scenario.name
-    written = outputs.write_all(result, out_dir, plot=not args.no_plot)
+    written = outputs.write_all(result, out_dir, plot=not args.no_plot, baseline=compared)
     print(outputs.format_table(result.rows))
     print(f"blocks={result.blocks} extrinsics={result.extrinsics}")
     for path in written:
         print(f"wrote {path}")
+    if compared is not None:
+        gap = outputs.accuracy_gap(result, compared)
+        print(f"baseline={compared.scenario.name} baseline_accuracy={compared.accuracy:.2f} "
+              f"max_accuracy_gap={gap:.2f}")
     print(result.summary_line())
     return 0
+
+
+def _run_with_bar(scenario: config.Scenario, quiet: bool) -> RunResult:
+    from scenarios import outputs, runner
+
+    bar = None if quiet else outputs.ProgressBar(label=scenario.name)
+    result = runner.run(scenario, progress=bar)
+    if bar is not None:
+        bar.close()
+    return result
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -99,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                      help="override a field, e.g. incentive.cost_weight=0.5 or agents.honest.interval=\"5m\"")
     run.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+    run.add_argument("--compare", metavar="BASELINE",
+                     help="also run this scenario (e.g. baseline) and plot its accuracy next to the run's")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
     check = sub.add_parser("check", help="check a scenario file without running it")

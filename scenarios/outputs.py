@@ -47,8 +47,10 @@ def write_json(result: RunResult, path: Path) -> Path:
     return path
 
 
-def write_plot(result: RunResult, path: Path, *, title: str | None = None) -> Path:
-    """Accuracy (left) and each agent's balance as % of its start (right) against simulated days."""
+def write_plot(result: RunResult, path: Path, *, title: str | None = None,
+               baseline: RunResult | None = None) -> Path:
+    """Accuracy (left; with a baseline run's, dashed, when given) and each agent's balance as % of its
+    start (right) against simulated days."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,7 +59,11 @@ def write_plot(result: RunResult, path: Path, *, title: str | None = None) -> Pa
     rows = result.rows
     days = [row["day"] for row in rows]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=80)
-    left.plot(days, [row["accuracy"] for row in rows], color="black")
+    left.plot(days, [row["accuracy"] for row in rows], color="black", label=result.scenario.name)
+    if baseline is not None:
+        left.plot([row["day"] for row in baseline.rows], [row["accuracy"] for row in baseline.rows],
+                  color="grey", linestyle="--", label=baseline.scenario.name)
+        left.legend(loc="lower right", fontsize="small")
     left.set_xlabel("simulated days")
     left.set_ylabel("held-out accuracy (%)")
     left.set_ylim(0, 100)
@@ -77,12 +83,23 @@ def write_plot(result: RunResult, path: Path, *, title: str | None = None) -> Pa
     return path
 
 
-def write_all(result: RunResult, out_dir: Path, *, plot: bool = True) -> list[Path]:
-    """metrics.csv, result.json and (unless `plot` is false) plot.png in `out_dir`."""
+def write_all(result: RunResult, out_dir: Path, *, plot: bool = True,
+              baseline: RunResult | None = None) -> list[Path]:
+    """metrics.csv, result.json and (unless `plot` is false) plot.png in `out_dir`; with a baseline run,
+    also its metrics as baseline_metrics.csv and its accuracy on the plot."""
     written = [write_csv(result.rows, out_dir / "metrics.csv"), write_json(result, out_dir / "result.json")]
+    if baseline is not None:
+        written.append(write_csv(baseline.rows, out_dir / "baseline_metrics.csv"))
     if plot:
-        written.append(write_plot(result, out_dir / "plot.png"))
+        written.append(write_plot(result, out_dir / "plot.png", baseline=baseline))
     return written
+
+
+def accuracy_gap(result: RunResult, baseline: RunResult) -> float:
+    """The largest amount by which the baseline's accuracy exceeds the run's at a common evaluation."""
+    theirs = {row["time_s"]: row["accuracy"] for row in baseline.rows}
+    gaps = [theirs[row["time_s"]] - row["accuracy"] for row in result.rows if row["time_s"] in theirs]
+    return max(gaps) if gaps else 0.0
 
 
 def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:

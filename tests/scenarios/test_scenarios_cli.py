@@ -65,3 +65,14 @@ def test_check_and_list(tmp_path: Path) -> None:
     listed = _scenarios("list", cwd=tmp_path)
     assert listed.returncode == 0
     assert {"headline", "baseline"} <= {line.split()[0] for line in listed.stdout.splitlines()}
+
+
+def test_run_compare_plots_a_baseline_and_prints_the_gap(tmp_path: Path) -> None:
+    done = _scenarios("run", str(SMALL), "--out", "out", "--quiet", "--set", 'duration="6h"',
+                      "--compare", str(SMALL), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"baseline=small baseline_accuracy=\d+\.\d{2} max_accuracy_gap=0\.00", lines[-2])
+    assert LAST_LINE.fullmatch(lines[-1])
+    out = tmp_path / "out"
+    assert (out / "baseline_metrics.csv").read_text() == (out / "metrics.csv").read_text()
