@@ -15,6 +15,7 @@ from client.errors import ArgumentError, ClientError, NodeUnreachable
 from client.model_commands import add_model_commands
 from client.output import Output
 from client.rpc import DEFAULT_URL, Client
+from client.training_commands import add_training_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECTION = 0, 1, 2, 3
 Command = Callable[[argparse.Namespace, Chain, Output], int]
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     rpc.add_argument("params", nargs="*", metavar="PARAM", help="JSON, or a plain string")
     rpc.set_defaults(handler=commands.cmd_rpc)
     add_model_commands(sub, common)
+    add_training_commands(sub, common)
     return parser
 
 

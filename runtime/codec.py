@@ -93,11 +93,13 @@ def _check_primitives(obj: Any, allowed: tuple[type, ...]) -> None:
     msgpack decodes floats at any depth and its timestamp extension (type -1) without calling ext_hook,
     and it packs floats and dicts, so neither the decoder's hooks nor a top-level check is enough.
     """
+    exact = frozenset(allowed)
     stack = [obj]
     while stack:
         item = stack.pop()
         if type(item) is list or type(item) is tuple:  # not namedtuples such as msgpack.ExtType
-            stack.extend(item)
+            if not exact.issuperset(map(type, item)):  # fast path: an array of allowed scalars only
+                stack.extend(item)
         elif not isinstance(item, allowed):
             raise WrongType(f"{type(item).__name__} is not part of the canonical encoding")
 

@@ -263,16 +263,30 @@ def _list_converter(tp: Any, bound: ByteLength | None = None) -> Converter:
         if not isinstance(value, list | tuple):
             raise _fail("list", value)
         check_len(len(value))
+        if ints is not None and _all_ints_within(value, *ints):
+            return list(value)
         return [to_item(v) for v in value]
 
     def from_wire(value: Any) -> list[Any]:
         if type(value) is not list:
             raise _fail("list", value)
         check_len(len(value))
+        if ints is not None and _all_ints_within(value, *ints):
+            return list(value)
         return [from_item(v) for v in value]
 
     schema: Schema = {"type": "list", "item": item.schema, **_bound_schema(bound)}
+    # lists of bounded ints (rows of features, index lists) are checked in bulk; the per-item path
+    # still runs for anything else and names the first bad item
+    ints = (item.schema["min"], item.schema["max"]) if item.schema.get("type") == "int" else None
     return Converter(f"list[{item.name}]", schema, to_wire, from_wire)
+
+
+def _all_ints_within(values: list[Any] | tuple[Any, ...], low: int, high: int) -> bool:
+    """Every value is a plain int (not bool) in [low, high] (empty: True)."""
+    if not values:
+        return True
+    return set(map(type, values)) == {int} and low <= min(values) and max(values) <= high
 
 
 def _tuple_converter(tp: Any) -> Converter:

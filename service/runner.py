@@ -33,6 +33,7 @@ from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
+from service.training_api import TrainingApi
 from service.validator import Validator
 
 log = logging.getLogger("cmu.node")
@@ -204,7 +205,10 @@ class NodeRunner:
         config = self.config
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at)
-        dispatcher = Dispatcher(collect_methods(api, model_api), allow_unsafe=unsafe, metrics=self.metrics)
+        training_api = TrainingApi(api.runtime, model_api)
+        dispatcher = Dispatcher(
+            collect_methods(api, model_api, training_api), allow_unsafe=unsafe, metrics=self.metrics
+        )
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")

@@ -33,6 +33,7 @@ from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
 from runtime.types import H256, U32, U64, AccountId, Balance, bounded_bytes
 
 UPLOAD_REASON = "registry/upload"
+_DECODED_MODELS = 256
 
 
 def _register_weight(input_spec: InputSpec, labels: tuple[str, ...]) -> int:
@@ -220,10 +221,18 @@ class ModelRegistry(Pallet):
         return self.runtime.pallet(Balances)
 
     def model(self, model: int) -> ModelInfo:
-        """A model token, or UnknownModel."""
-        info = self.models.get(model)
-        if info is None:
+        """A model token, or UnknownModel. Decoded tokens are kept by their stored bytes (a pure
+        function of them), so the many reads of one model in a block decode it once."""
+        raw = self.runtime.overlay.get(self.models.key(model))
+        if raw is None:
             fail(self.UnknownModel, f"no model {model}")
+        cache: dict[bytes, ModelInfo] = self.__dict__.setdefault("_decoded_models", {})
+        info = cache.get(raw)
+        if info is None:
+            info = self.models[model]
+            if len(cache) >= _DECODED_MODELS:
+                cache.clear()
+            cache[raw] = info
         return info
 
     def live_model(self, model: int) -> ModelInfo:

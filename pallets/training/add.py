@@ -55,10 +55,20 @@ def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelIn
     """NotAllowed unless the access policy lets `who` train (any signed account when no access pallet
     answers); NotTrainer unless, under mechanism Trainers, `who` holds Trainer or above (the owner only
     when the chain has no Access pallet)."""
-    answer = pallet.runtime.hooks.model_access(who=who, model=model, action=TRAIN)
-    ensure(answer is None or answer, pallet.NotAllowed, f"{who} may not train model {model}")
+    ensure(may_train(pallet, who, model), pallet.NotAllowed, f"{who} may not train model {model}")
     if config.mechanism is Mechanism.TRAINERS:
         ensure(is_trainer(pallet, who, model, info), pallet.NotTrainer)
+
+
+def may_train(pallet: Training, who: AccountId, model: int) -> bool:
+    """Access.can(who, model, "train") when the chain has the Access pallet (its typed API, the same
+    answer as its model_access hook without the hook call); else the model_access hook (None: allowed)."""
+    if pallet.runtime.has_pallet("Access"):
+        from pallets.access import Access
+
+        return bool(pallet.runtime.pallet(Access).can(who, model, TRAIN))
+    answer = pallet.runtime.hooks.model_access(who=who, model=model, action=TRAIN)
+    return answer is None or bool(answer)
 
 
 def is_trainer(pallet: Training, who: AccountId, model: int, info: ModelInfo) -> bool:

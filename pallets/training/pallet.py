@@ -217,10 +217,17 @@ class Training(Pallet):
 
     def config(self, model: int) -> TrainingConfig:
         """A model's configuration, or TrainingDisabled when it has none (UnknownModel for no model)."""
-        found = self.configs.get(model)
-        if found is None:
+        raw = self.runtime.overlay.get(self.configs.key(model))
+        if raw is None:
             self.registry.model(model)
             fail(self.TrainingDisabled, f"model {model} has no training configuration")
+        cache: dict[bytes, TrainingConfig] = self.__dict__.setdefault("_decoded_configs", {})
+        found = cache.get(raw)
+        if found is None:  # decoded once per stored value (a pure function of the bytes)
+            found = self.configs[model]
+            if len(cache) >= 256:
+                cache.clear()
+            cache[raw] = found
         return found
 
     def contribution(self, contribution: int) -> Contribution:

@@ -5,9 +5,10 @@ predict its label with the current weights, and compute the kind's update."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 import models
 from pallets.model_registry.types import ModelInfo
@@ -35,13 +36,31 @@ class ModelView:
         """The kind's canonical row of `features`, or BadRow naming the problem."""
         if not 0 <= label < self.n_labels:
             raise BadRow(f"label {label} is outside [0, {self.n_labels})")
-        if self.spec.sparse and any(b <= a for a, b in itertools.pairwise(features)):
-            raise BadRow("sparse features must be strictly increasing feature indices")
+        if self.spec.sparse:
+            return self._sparse_row(features)
         try:
             row: models.FixedRow = models.validate_row(features, self.spec, counts=self.kind.counts)
         except models.ModelError as exc:
             raise BadRow(str(exc)) from exc
         return row
+
+    def _sparse_row(self, features: Sequence[int]) -> models.SparseRow:
+        """Sorted distinct feature indices as the canonical SparseRow of 1.0s that validate_row makes of
+        an index list, checked in bulk."""
+        spec = self.spec
+        idx = np.asarray(features, dtype=np.int64) if len(features) else np.zeros(0, dtype=np.int64)
+        if idx.size and (idx[0] < 0 or idx[-1] >= spec.n_features or idx.min() < 0):
+            raise BadRow(f"feature indices must lie in [0, {spec.n_features})")
+        if idx.size > 1 and not bool(np.all(idx[1:] > idx[:-1])):
+            raise BadRow("sparse features must be strictly increasing feature indices")
+        if idx.size > spec.terms:
+            raise BadRow(f"{idx.size} non-zero features, the spec allows {spec.terms}")
+        if idx.size and not spec.min_value <= models.SCALE <= spec.max_value:
+            raise BadRow("the model's value range does not include 1.0, the value of a listed feature")
+        values = np.full(idx.size, models.SCALE, dtype=np.int64)
+        idx.flags.writeable = False
+        values.flags.writeable = False
+        return models.SparseRow(idx, values)
 
     def predict(self, weights: models.Weights, row: models.FixedRow) -> int:
         """The label the weights predict for one canonical row."""
@@ -50,6 +69,10 @@ class ModelView:
         return int(labels[0])
 
     def update(self, weights: models.Weights, row: models.FixedRow, label: int) -> models.UpdateResult:
-        """One training step of the kind's own rule (bounds kept by construction)."""
+        """One training step of the kind's own rule (bounds kept by construction). A sparse row is
+        canonical already (see row), so it goes to the kind's step without a second check."""
+        if isinstance(row, models.SparseRow):
+            step = self.kind.delta(weights, row, label)
+            return models.UpdateResult(weights, step.indices, step.values, step.predicted, step.saturated)
         result: models.UpdateResult = self.kind.update(weights, row, label)
         return result
