@@ -157,6 +157,7 @@ def _agents(raw: Any) -> tuple[AgentSpec, ...]:
         params = read_table(entry, where, cls.all_fields())
         specs.append(AgentSpec(kind, params["name"], params))
     unique_names(s.name for s in specs)
+    _check_references(specs)
     owners = [i for i, s in enumerate(specs) if s.kind == "owner"]
     if len(owners) > 1:
         raise ScenarioError(f"agents[{owners[1]}].kind", "a scenario has at most one owner")
@@ -164,6 +165,18 @@ def _agents(raw: Any) -> tuple[AgentSpec, ...]:
         specs.insert(0, AgentSpec("owner", "owner", read_table({"name": "owner", "kind": "owner"}, "agents",
                                                                agent_class("owner", "").all_fields())))
     return tuple(specs)
+
+
+def _check_references(specs: list[AgentSpec]) -> None:
+    """Names an owner refers to exist; readers need an owner who sells passes."""
+    names = {s.name for s in specs}
+    sells = any(s.kind == "owner" and s.params.get("pass_price") for s in specs)
+    for index, spec in enumerate(specs):
+        for name in spec.params.get("trainers", ()) if spec.kind == "owner" else ():
+            if name not in names:
+                raise ScenarioError(f"agents[{index}].trainers", f"no agent named {name!r}")
+        if spec.kind == "reader" and not sells:
+            raise ScenarioError(f"agents[{index}].kind", "a reader needs an owner with a pass_price")
 
 
 def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
@@ -198,6 +211,8 @@ def to_raw(scenario: Scenario) -> dict[str, Any]:
                 params[field.name] = tokens(params[field.name])
             elif field.kind == "tokens":
                 params.pop(field.name, None)
+            elif field.kind == "names":
+                params[field.name] = list(params.get(field.name, ()))
         agents.append(params)
     return {
         "name": scenario.name, "description": scenario.description, "seed": scenario.seed,

@@ -134,6 +134,15 @@ def read_name(value: Any, where: str, field: Field | None = None) -> str:
     raise ScenarioError(where, f"expected a name of letters, digits and underscores, got {_shown(value)}")
 
 
+def read_names(value: Any, where: str, field: Field | None = None) -> tuple[str, ...]:
+    """A list of agent names."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            read_name(item, f"{where}[{index}]")
+        return tuple(value)
+    raise ScenarioError(where, f"expected a list of names, got {_shown(value)}")
+
+
 def read_seconds_or_zero(value: Any, where: str, field: Field | None = None) -> int:
     """A duration that may also be 0."""
     if value == 0 and not isinstance(value, bool):
@@ -152,6 +161,7 @@ READERS = {
     "bool": read_bool,
     "text": read_text,
     "name": read_name,
+    "names": read_names,
 }
 
 

@@ -141,6 +141,8 @@ class World:
     def wait_for_deposit(self, most: int) -> int:
         """Seconds from now until a contribution's deposit is at most `most` (0: already)."""
         cost = self.incentives.cost_weight * 3_600
+        if self.incentives.mechanism != "Stake":
+            return 0  # no deposit under Points or Trainers
         if most <= 0 or cost // max(1, math.isqrt(self.seconds_since_update())) <= most:
             return 0
         # smallest s with cost // isqrt(s) <= most: isqrt(s) >= cost // (most + 1) + 1

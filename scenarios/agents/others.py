@@ -32,6 +32,7 @@ class Owner(Agent):
         Field("pass_price", "tokens", 0, doc="sells Reader passes at this price (0: the model is public)"),
         Field("pass_blocks", "positive_int", 1_000, doc="blocks a pass lasts"),
         Field("contributor_share", "fraction", 0.5, doc="share of each pass sale for contributors"),
+        Field("trainers", "names", (), doc="agents granted the Trainer role (mechanism Trainers)"),
     )
 
     def act(self, world: World) -> int | None:
@@ -66,6 +67,16 @@ class Owner(Agent):
             self.sell_passes(world, model)
         if rt.has_pallet("Training"):
             self.configure(world, model)
+        self.grant_trainers(world, model)
+
+    def grant_trainers(self, world: World, model: int) -> None:
+        """Give the agents named in `trainers` the Trainer role on the model, for good."""
+        from pallets.access.types import Role
+
+        for agent in world.agents:
+            if agent.name in self.params["trainers"]:
+                world.submit(self, "Access.grant", model=model, who=agent.keypair.account,
+                             role=Role.TRAINER, expires_at=None)
 
     def configure(self, world: World, model: int) -> None:
         """Set the model's training configuration from the scenario's incentives."""

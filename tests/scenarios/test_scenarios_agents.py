@@ -129,3 +129,59 @@ def test_leveldb_backend_gives_the_memory_root(small: RunResult, tmp_path: Path)
     assert on_disk.final_state_root == small.final_state_root
     assert on_disk.rows == small.rows
     assert (tmp_path / "db").is_dir()
+
+
+def test_points_mechanism_adds_data_without_deposits() -> None:
+    result = _run({"duration": "6h", "incentive.mechanism": "Points"})
+    honest = _contributions_of(result, "honest")
+    assert len(honest) >= 20 and all(c.deposit == 0 for c in honest)
+    assert result.final["deposits_held"] == 0
+
+
+def test_trainers_mechanism_lets_only_granted_agents_train() -> None:
+    agents = [
+        {"name": "owner", "kind": "owner", "trainers": ["honest"]},
+        {"name": "honest", "kind": "honest", "interval": "20m"},
+        {"name": "adversary", "kind": "adversary", "interval": "1h"},
+    ]
+    result = _run({"duration": "6h", "incentive.mechanism": "Trainers"}, agents)
+    assert len(_contributions_of(result, "honest")) >= 10
+    assert _contributions_of(result, "adversary") == []
+    assert result.agent_stats["adversary"]["failed"] > 0  # its add_data calls were refused on chain
+
+
+def test_honest_contributor_waits_while_the_model_is_not_good_enough() -> None:
+    agents = [
+        {"name": "owner", "kind": "owner"},
+        {"name": "picky", "kind": "honest", "interval": "20m", "min_accuracy": 1.0},
+        {"name": "easy", "kind": "honest", "interval": "20m", "min_accuracy": 0.5},
+    ]
+    result = _run({"duration": "6h"}, agents)
+    assert _contributions_of(result, "picky") == []
+    assert len(_contributions_of(result, "easy")) >= 10
+
+
+def test_csv_data_source_runs(tmp_path: Path) -> None:
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    lines = ["a,b,c,d,species"] + [
+        ",".join(f"{v:.1f}" for v in row) + f",{iris.target_names[t]}"
+        for row, t in zip(iris.data, iris.target, strict=True)
+    ]
+    (tmp_path / "iris.csv").write_text("\n".join(lines) + "\n")
+    raw = config.to_raw(config.load(SMALL, {"duration": "6h"}))
+    raw["data"] = {"source": "csv", "path": "iris.csv", "label_column": "species"}
+    result = runner.run(config.parse(raw, tmp_path))
+    assert result.world is not None
+    assert result.world.data.label_names == ("setosa", "versicolor", "virginica")
+    assert result.accuracy > 50 and result.final["accepted"] > 0
+
+
+@pytest.mark.parametrize("name", ["headline", "baseline", "headline_perceptron", "spam", "market"])
+def test_bundled_scenario_runs_its_first_hours(name: str) -> None:
+    from scenarios.cli import resolve
+
+    result = runner.run(config.load(resolve(name), {"duration": "8h", "eval_interval": "4h"}))
+    assert len(result.rows) == 3 and result.blocks > 5
+    assert result.final["accepted"] > 0

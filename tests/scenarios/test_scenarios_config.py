@@ -147,3 +147,19 @@ def test_every_bundled_scenario_parses() -> None:
     assert {"headline", "baseline"} <= set(names)
     for name in names:
         assert config.load(BUNDLED / f"{name}.toml").name == name
+
+
+def test_load_fails_when_an_owner_names_an_unknown_trainer(tmp_path: Path) -> None:
+    text = BASE.replace("deposit_marker = 1\n", "").replace(
+        'kind = "owner"\n', 'kind = "owner"\ntrainers = ["honest", "carol"]\n')
+    with pytest.raises(ScenarioError) as caught:
+        config.load(_write(tmp_path, text))
+    assert caught.value.field == "agents[0].trainers"
+    assert "'carol'" in str(caught.value)
+
+
+def test_load_fails_when_a_reader_has_no_pass_to_buy(tmp_path: Path) -> None:
+    text = BASE.replace("deposit_marker = 1\n", "") + '[[agents]]\nname = "r"\nkind = "reader"\n'
+    with pytest.raises(ScenarioError) as caught:
+        config.load(_write(tmp_path, text))
+    assert caught.value.field == "agents[2].kind"
