@@ -9,7 +9,11 @@ import math
 import re
 from typing import Any
 
+import pytest
 from test_cli_e2e import cmu, cmu_json, node_url  # noqa: F401  (node_url is a fixture)
+
+from client.errors import RpcError
+from client.rpc import Client
 
 SCALE = 1 << 16
 POS, NEG = f"[{2 * SCALE},{SCALE},0]", f"[{-2 * SCALE},{-SCALE},0]"
@@ -69,3 +73,25 @@ def test_contributors_refund_good_data_and_share_the_pass_revenue_exactly(node_u
         claimed = tx(url, who, "Access.claim_revenue", f"model={model}")
         event = next(e for e in claimed["events"] if e["event"] == "RevenueClaimed")["fields"]
         assert event["amount"] == amount, who
+
+
+def test_training_rpc_pins_deposits_to_a_time_or_a_block_and_refuses_by_name(node_url: str) -> None:
+    url = node_url
+    registered = ok(url, "--signer", "eve", "model", "register", "--name", "rpc", "--kind",
+                    "dense_perceptron", "--features", "3", "--labels", "neg,pos", "--min", "-4", "--max", "4")
+    model = int(re.search(r"model (\d+) registered", registered).group(1))
+    with Client(url) as rpc:
+        with pytest.raises(RpcError) as refused:
+            rpc.request("training_depositFor", [model])
+        assert refused.value.code == 4000 and refused.value.data["error"] == "TrainingDisabled"
+        configured = tx(url, "eve", "Training.set_config", f"model={model}", "enabled=true",
+                        "mechanism=Stake", "refund_wait_s=10", "owner_claim_wait_s=20",
+                        "any_claim_wait_s=30", "cost_weight=7", "batch_limit=1")
+        start = rpc.request("training_depositFor", [model, configured["block"]])
+        assert (start["secondsSinceLastUpdate"], start["deposit"]) == (0, 7 * 3_600)
+        later = rpc.request("training_depositFor", [model, start["lastUpdate"] + 100_999])
+        assert (later["secondsSinceLastUpdate"], later["deposit"]) == (100, 7 * 3_600 // 10)
+        with pytest.raises(RpcError) as unknown:
+            rpc.request("training_contributions", [model + 1000])
+        assert unknown.value.data["error"] == "UnknownModel"
+        assert rpc.request("training_contributions", [model]) == {"contributions": [], "next": None}

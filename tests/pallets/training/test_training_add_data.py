@@ -28,7 +28,9 @@ from pallets.training import Training, rules
 from pallets.training.types import Contribution, Mechanism, Status
 from pallets.versioning import Versioning
 from pallets.versioning.types import Cause
+from runtime.errors import PalletError
 from runtime.testing import assert_noop, assert_ok
+from runtime.testing.mock import build_runtime
 
 DENSE = "dense_perceptron"
 
@@ -186,3 +188,24 @@ def test_add_data_fails_when_unsigned(rt):
     model = setup(rt)
     result = rt.call("root", f"{T}.add_data", model=model, features=row(DENSE, True), label=1)
     assert type(result.error).__name__ == "BadOrigin"
+
+
+def test_add_data_works_without_an_access_pallet(runtime_with):
+    rt = runtime_with("Versioning", "Training")
+    model = setup(rt)
+    cid = add(rt, "bob", model, row(DENSE, True), 1)
+    advance(rt, 60)
+    assert_ok(rt.call("bob", f"{T}.refund", contribution=cid, features=row(DENSE, True), label=1))
+    assert training(rt).good_count(model, rt.account("bob")) == 1
+
+
+def test_add_data_fails_when_not_the_owner_under_trainers_without_an_access_pallet(runtime_with):
+    rt = runtime_with("Versioning", "Training")
+    model = setup(rt, mechanism=Mechanism.TRAINERS)
+    assert_noop(call_add(rt, "bob", model, row(DENSE, True), 1), Training.NotTrainer)
+    assert_ok(call_add(rt, "alice", model, row(DENSE, True), 1))
+
+
+def test_training_needs_the_versioning_pallet():
+    with pytest.raises(PalletError, match="needs the Versioning pallet"):
+        build_runtime("Training")
