@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from scenarios.agents.base import Agent
 
 GENESIS_MS = 1_700_000_000_000
-PREDICT_CHUNK = 1_024
 
 
 @dataclasses.dataclass(frozen=True)
