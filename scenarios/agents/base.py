@@ -77,7 +77,10 @@ class Agent:
             self.failed += 1
 
     def wait(self, mean: int, jitter: float) -> int:
-        """A wait drawn uniformly within mean * (1 +/- jitter), at least one second."""
+        """A wait of at least one second: uniform within mean * (1 +/- jitter), or exponential with
+        that mean when the agent's `waits` field says "exponential" (a Poisson stream of actions)."""
+        if self.params.get("waits") == "exponential":
+            return max(1, int(self.rng.exponential(mean)))
         low, high = mean * (1.0 - jitter), mean * (1.0 + jitter)
         return max(1, int(self.rng.uniform(low, high)) if high > low else int(mean))
 

@@ -28,6 +28,7 @@ class Contributor(Agent):
         Field("max_deposit", "tokens", 100 * 10**12, doc="waits until a deposit costs at most this"),
         Field("refunds", "bool", True, doc="claims refunds of its own data"),
         Field("reports", "bool", False, doc="reports others' data the model disagrees with"),
+        Field("waits", "text", "uniform", choices=("uniform", "exponential"), doc="wait distribution"),
     )
 
     def __init__(self, name: str, params: dict[str, Any], rng: Any) -> None:
@@ -141,6 +142,7 @@ class HonestContributor(Contributor):
         Field("min_accuracy", "fraction", 0.0, doc="stops adding while the model's accuracy on its "
                                                    "own sample is below this"),
         Field("check_size", "positive_int", 50, doc="rows in its own accuracy sample"),
+        Field("waits", "text", "uniform", choices=("uniform", "exponential"), doc="wait distribution"),
     )
 
     def __init__(self, name: str, params: dict[str, Any], rng: Any) -> None:
@@ -213,6 +215,7 @@ class Spammer(Contributor):
         Field("burst", "positive_int", 5, doc="contributions per burst"),
         Field("refunds", "bool", True, doc="claims refunds of its own data"),
         Field("reports", "bool", False, doc="reports others' data"),
+        Field("waits", "text", "uniform", choices=("uniform", "exponential"), doc="wait distribution"),
     )
 
     def act(self, world: World) -> int | None:

@@ -137,6 +137,7 @@ class Reporter(Contributor):
         Field("contributions", "count", 2, doc="true examples it adds before reporting"),
         Field("refunds", "bool", True, doc="claims refunds of its own data"),
         Field("reports", "bool", True, doc="reports others' data the model disagrees with"),
+        Field("waits", "text", "uniform", choices=("uniform", "exponential"), doc="wait distribution"),
     )
 
     def wants_to_contribute(self, world: World) -> bool:

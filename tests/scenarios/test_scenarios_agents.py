@@ -185,3 +185,17 @@ def test_bundled_scenario_runs_its_first_hours(name: str) -> None:
     result = runner.run(config.load(resolve(name), {"duration": "8h", "eval_interval": "4h"}))
     assert len(result.rows) == 3 and result.blocks > 5
     assert result.final["accepted"] > 0
+
+
+def test_exponential_waits_spread_contributions_wider_than_uniform() -> None:
+    gaps = {}
+    for waits in ("uniform", "exponential"):
+        agents = [
+            {"name": "owner", "kind": "owner"},
+            {"name": "honest", "kind": "honest", "interval": "20m", "jitter": 0.1, "waits": waits,
+             "max_deposit": 10_000},
+        ]
+        times = [c.added_s for c in _contributions_of(_run({"duration": "1d"}, agents), "honest")]
+        gaps[waits] = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert 1_000 <= min(gaps["uniform"]) and max(gaps["uniform"]) <= 1_400  # 20 min +/- 10 %
+    assert min(gaps["exponential"]) < 600 and max(gaps["exponential"]) > 2_400
