@@ -32,12 +32,14 @@ def deposit_at(pallet: Training, model: int, config: TrainingConfig, now_ms: int
 def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem], *, batch: bool) -> None:
     """add_data (one item) and add_batch: every check for every item first, then each item in order."""
     config = pallet.config(model)
-    ensure(config.enabled, pallet.TrainingDisabled, f"training of model {model} is disabled")
+    if not config.enabled:
+        fail(pallet.TrainingDisabled, f"training of model {model} is disabled")
     info = pallet.registry.live_model(model)
     ensure_may_train(pallet, who, model, info, config)
     if batch:
         ensure(items, pallet.EmptyBatch)
-        ensure(len(items) <= config.batch_limit, pallet.BatchTooLarge, f"at most {config.batch_limit} items")
+        if len(items) > config.batch_limit:
+            fail(pallet.BatchTooLarge, f"at most {config.batch_limit} items")
     view = ModelView.of(info, pallet.registry.kind(info.kind))
     rows = [_row(pallet, view, item) for item in items]
     now = pallet.now()
@@ -45,7 +47,8 @@ def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem
     later = rules.deposit_for(config.cost_weight, 0) if config.mechanism is Mechanism.STAKE else 0
     deposits = [deposit_at(pallet, model, config, now)] + [later] * (len(items) - 1)
     free = pallet.balances.free_balance(who)
-    ensure(free >= sum(deposits), pallet.CannotPayDeposit, f"deposits {sum(deposits)}, free {free}")
+    if free < sum(deposits):  # messages are formatted only on failure (this is the hot path)
+        fail(pallet.CannotPayDeposit, f"deposits {sum(deposits)}, free {free}")
     for item, row, deposit in zip(items, rows, deposits, strict=True):
         _add_one(pallet, who, model, view, item, row, deposit, now)
 
@@ -55,7 +58,8 @@ def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelIn
     """NotAllowed unless the access policy lets `who` train (any signed account when no access pallet
     answers); NotTrainer unless, under mechanism Trainers, `who` holds Trainer or above (the owner only
     when the chain has no Access pallet)."""
-    ensure(may_train(pallet, who, model), pallet.NotAllowed, f"{who} may not train model {model}")
+    if not may_train(pallet, who, model):
+        fail(pallet.NotAllowed, f"{who} may not train model {model}")
     if config.mechanism is Mechanism.TRAINERS:
         ensure(is_trainer(pallet, who, model, info), pallet.NotTrainer)
 

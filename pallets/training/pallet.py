@@ -16,7 +16,6 @@ from typing import Annotated
 
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry.types import ModelInfo
 from pallets.training import add, settle
 from pallets.training.types import (
     MAX_BATCH,
@@ -314,7 +313,3 @@ class Training(Pallet):
         for needed in ("ModelRegistry", "Versioning"):
             if not self.runtime.has_pallet(needed):
                 raise PalletError(f"the Training pallet needs the {needed} pallet in the chain")
-
-    def model_info(self, model: int) -> ModelInfo:
-        """The model token (UnknownModel otherwise)."""
-        return self.registry.model(model)

@@ -77,7 +77,8 @@ def _reporter_take(pallet: Training, who: AccountId, contribution: int, record: 
 def _open_record(pallet: Training, contribution: int, features: list[int], label: int) -> Contribution:
     """The record of a contribution that is still open and whose data hash matches."""
     record = pallet.contribution(contribution)
-    ensure(record.status is Status.OPEN, pallet.AlreadySettled, f"contribution {contribution} is settled")
+    if record.status is not Status.OPEN:
+        fail(pallet.AlreadySettled, f"contribution {contribution} is settled")
     ensure(rules.data_hash(features, label) == record.data_hash, pallet.DataMismatch)
     return record
 

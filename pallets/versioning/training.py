@@ -99,3 +99,5 @@ def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
         contributions=tuple(pending.contributions),
     )
     pallet.mint(version, delta)
+    pending.buffer.flags.writeable = False  # the block is over: these are the new version's weights
+    pallet.weights_cache.put(model, version.number, root, pending.weights)

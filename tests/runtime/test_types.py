@@ -6,6 +6,7 @@ import dataclasses
 import enum
 from typing import Any
 
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -386,3 +387,24 @@ def test_extrinsics_root_commits_to_order_and_count():
     assert extrinsics_root([b"a", b"b"]) != root
     assert extrinsics_root([b"a", b"b", b"c", b"c"]) != root
     assert merkle_root([]) != merkle_root([bytes(32)])
+
+
+@given(st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=50), st.integers(0, 49),
+       st.sampled_from([True, 1.5, None, "1", 1 << 63, -(1 << 63) - 1]))
+def test_int_lists_are_checked_in_bulk_exactly_as_item_by_item(values, position, bad):
+    """Lists of bounded ints take a bulk path; it must accept and refuse exactly what the items would."""
+    conv = converter(list[I64])
+    assert conv.from_wire(list(values)) == values and conv.to_wire(values) == values
+    spoiled = [*values[:position], bad, *values[position:]]
+    with pytest.raises(CodecError):
+        conv.from_wire(spoiled)
+    with pytest.raises(CodecError):
+        conv.to_wire(spoiled)
+
+
+def test_codec_refuses_a_float_inside_a_list_of_ints():
+    with pytest.raises(WrongType):
+        codec.pack([1, 2, [3, 4.5]])
+    with pytest.raises(WrongType):
+        codec.unpack(msgpack.packb([1, [2, 3.0]]))
+    assert codec.unpack(codec.pack([1, 2, [3, 4]])) == [1, 2, [3, 4]]

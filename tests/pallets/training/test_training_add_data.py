@@ -28,9 +28,11 @@ from pallets.training import Training, rules
 from pallets.training.types import Contribution, Mechanism, Status
 from pallets.versioning import Versioning
 from pallets.versioning.types import Cause
-from runtime.errors import PalletError
+from runtime.errors import DispatchError, PalletError
+from runtime.pallet import Origin, Pallet, call
 from runtime.testing import assert_noop, assert_ok
 from runtime.testing.mock import build_runtime
+from runtime.types import I64, U32
 
 DENSE = "dense_perceptron"
 
@@ -209,3 +211,32 @@ def test_add_data_fails_when_not_the_owner_under_trainers_without_an_access_pall
 def test_training_needs_the_versioning_pallet():
     with pytest.raises(PalletError, match="needs the Versioning pallet"):
         build_runtime("Training")
+
+
+class AddThenFail(Pallet):
+    """A caller that adds data through Training, then fails: everything it did must roll back."""
+
+    name, index = "AddThenFail", 252
+
+    class Boom(DispatchError):
+        """Fails on purpose after the nested add_data succeeded."""
+
+    @call(index=0, weight=10_000)
+    def add_then_fail(self, origin: Origin, model: U32, features: list[I64], label: U32) -> None:
+        """Training.add_data as the caller, then Boom."""
+        nested = self.runtime.make_call("Training.add_data", model=model, features=features, label=label)
+        assert self.runtime.dispatch_nested(nested, origin) == ""
+        raise self.Boom("after the update")
+
+
+def test_add_data_is_undone_with_its_model_update_when_an_enclosing_call_fails(runtime_with):
+    rt = runtime_with("Versioning", "Access", "Training", AddThenFail)
+    model = setup(rt)
+    versioning = rt.pallet(Versioning)
+    before = versioning.current_weights(model).flat.copy()
+    result = rt.call("bob", "AddThenFail.add_then_fail", model=model, features=row(DENSE, True), label=1)
+    assert_noop(result, AddThenFail.Boom)
+    assert (versioning.current_weights(model).flat == before).all()
+    assert training(rt).next_contribution.get() == 0 and held(rt, "bob") == 0
+    rt.next_block()
+    assert versioning.latest(model) == 0  # no training version for an update that was rolled back

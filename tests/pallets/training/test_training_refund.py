@@ -125,3 +125,16 @@ def test_refund_fails_when_the_whole_deposit_was_taken(rt):
 def test_refund_fails_when_the_contribution_is_unknown(rt):
     setup(rt)
     assert_noop(call_refund(rt, "bob", 42), Training.UnknownContribution)
+
+
+def test_refund_works_after_the_model_is_retired_or_training_disabled(rt):
+    model = setup(rt)
+    first = add(rt, "bob", model, POS, 1)
+    second = add(rt, "bob", model, POS, 1)
+    advance(rt, WAIT)
+    assert_ok(rt.call("alice", f"{T}.set_config", model=model, enabled=False, mechanism=Mechanism.STAKE,
+                      **WAITS, cost_weight=COST, batch_limit=4))
+    assert_ok(call_refund(rt, "bob", first))
+    assert_ok(rt.call("alice", "ModelRegistry.retire", model=model))
+    assert_ok(call_refund(rt, "bob", second))
+    assert held(rt, "bob") == 0
