@@ -116,7 +116,7 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None =
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return f"{value:.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4g}"
     return str(value)
 
 
