@@ -141,6 +141,7 @@ class SimChain:
         included: list[PoolTx] = []
         removals: list[tuple[bytes, Any]] = []
         skipped: set[AccountId] = set()
+        dropped: list[tuple[bytes, InvalidExtrinsic]] = []
         for tx in self.pool.ready_in_order(MAX_TXS_PER_BLOCK):
             if tx.sender in skipped:
                 continue
@@ -151,10 +152,10 @@ class SimChain:
             except FutureNonce:
                 skipped.add(tx.sender)
                 continue
-            except InvalidExtrinsic:  # e.g. it can no longer pay its fee: dropped, as a node drops it
+            except InvalidExtrinsic as exc:  # e.g. it can no longer pay its fee: dropped, as a node would
                 removals.append((tx.hash, None))
                 skipped.add(tx.sender)
-                self._waiting.pop(tx.hash, None)
+                dropped.append((tx.hash, exc))
                 continue
             included.append(tx)
         pending = builder.finish(self.author)
@@ -162,6 +163,10 @@ class SimChain:
         if self.keep_blocks and pending.block is not None:
             self.blocks.append(pending.block)
         self._after_commit(pending, included, removals)
+        for tx_hash, refusal in dropped:  # its sender hears of it, with the refusal's name and no events
+            callback = self._waiting.pop(tx_hash, None)
+            if callback is not None:
+                callback(ApplyResult(tx_hash, type(refusal).__name__, str(refusal), 0, 0), [])
         return BlockReport(pending.header.number, timestamp_ms, pending.hash, list(pending.events),
                            len(included))
 
