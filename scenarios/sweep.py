@@ -1,5 +1,6 @@
 """Sweeps: a grid of scenario variants (each a set of dotted-field overrides) run in parallel on local
-processes, or as Ray tasks on a cluster when an address is given, gathered into one table.
+processes, or as Ray tasks on a cluster when an address is given ("local" starts a one-machine Ray
+instance for the sweep), gathered into one table.
 
     grid = {"incentive.cost_weight": [0.1, 0.3], "agents.adversary.interval": ["30m", "1h"]}
     table = sweep(load("headline.toml"), grid, workers=2)          # 4 rows, in grid order
@@ -87,7 +88,10 @@ def _on_ray(address: str, raw: dict[str, Any], base_dir: str,
     except ImportError as exc:
         raise RayMissing("--ray needs Ray: pip install 'cmu-chain[ray]'") from exc
     ray.init(address=address, ignore_reinit_error=True)
-    task = ray.remote(run_variant)
-    refs = [task.remote(raw, base_dir, overrides) for overrides in variants]
-    rows: list[dict[str, Any]] = ray.get(refs)
+    try:
+        task = ray.remote(run_variant)
+        refs = [task.remote(raw, base_dir, overrides) for overrides in variants]
+        rows: list[dict[str, Any]] = ray.get(refs)
+    finally:
+        ray.shutdown()  # disconnects from a cluster; stops a "local" one this call started
     return rows

@@ -53,3 +53,12 @@ def test_sweep_on_ray_fails_clearly_without_ray(monkeypatch: pytest.MonkeyPatch)
     scenario = config.load(SMALL, {"duration": "8h"})
     with pytest.raises(RayMissing, match=r"pip install 'cmu-chain\[ray\]'"):
         sweep(scenario, {"seed": [1]}, ray_address="ray://127.0.0.1:10001")
+
+
+def test_sweep_on_a_local_ray_instance_matches_local_processes() -> None:
+    pytest.importorskip("ray")  # the optional `ray` extra
+    scenario = config.load(SMALL, {"duration": "4h"})
+    grid = {"seed": [11, 12]}
+    on_ray = sweep(scenario, grid, ray_address="local")
+    local = sweep(scenario, grid, workers=2)
+    assert [row["final_state_root"] for row in on_ray] == [row["final_state_root"] for row in local]
