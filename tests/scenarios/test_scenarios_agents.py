@@ -200,3 +200,25 @@ def test_exponential_waits_spread_contributions_wider_than_uniform() -> None:
         gaps[waits] = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps["uniform"]) >= 1_000 and max(gaps["uniform"]) <= 1_400  # 20 min +/- 10 %
     assert min(gaps["exponential"]) < 600 and max(gaps["exponential"]) > 2_400
+
+
+def test_contributors_with_good_data_share_pass_revenue() -> None:
+    from scenarios.cli import resolve
+
+    claimed: list[Any] = []
+    scenario = config.load(resolve("market"), {"duration": "1d", "agents.reader.interval": "4h"})
+    agents = runner.make_agents(scenario)
+    world = runner.build_world(scenario, agents)
+    observe = world.ledger.observe
+
+    def watch(events: Any, now: int) -> None:
+        events = list(events)
+        claimed.extend(e for e in events if type(e).__name__ == "RevenueClaimed")
+        observe(events, now)
+
+    world.ledger.observe = watch  # type: ignore[method-assign]
+    result = runner.Simulation(scenario, world, None).run()
+    by = {bytes(e.who) for e in claimed}
+    assert bytes(agent_keypair("honest").account) in by  # a contributor's share of the pass sales
+    assert bytes(agent_keypair("owner").account) in by
+    assert result.balance_pct("reader") < 100
