@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 NOT_READY_RETRY_S = 60
 FEE_MARGIN = 10**9  # smallest units kept back for fees (fees are about 10**7 a call)
 MAX_CLAIMS_PER_WAKE = 50
+POLL_S = 20  # how often an agent with a min_deposit looks at the deposit while it waits for an update
 
 
 class Contributor(Agent):
@@ -29,6 +30,8 @@ class Contributor(Agent):
         Field("refunds", "bool", True, doc="claims refunds of its own data"),
         Field("reports", "bool", False, doc="reports others' data the model disagrees with"),
         Field("waits", "text", "uniform", choices=("uniform", "exponential"), doc="wait distribution"),
+        Field("min_deposit", "tokens", 0, doc="contributes only right after an update, while the "
+                                              "deposit is at least this"),
     )
 
     def __init__(self, name: str, params: dict[str, Any], rng: Any) -> None:
@@ -36,16 +39,22 @@ class Contributor(Agent):
         self.pending: set[int] = set()  # contribution ids with a refund or report in flight
         self.deposited = 0
         self.pass_pending = 0
+        self.polling = False  # between polls for a deposit of at least min_deposit
 
     def act(self, world: World) -> int | None:
         if not world.ready:
             return world.now + NOT_READY_RETRY_S
-        self.settle(world)
-        if not self.may_train(world):
-            return world.now + self.wait(self.params["interval"], self.params["jitter"])
+        if not self.polling:
+            self.settle(world)
+            if not self.may_train(world):
+                return world.now + self.wait(self.params["interval"], self.params["jitter"])
         wait = world.wait_for_deposit(self.params["max_deposit"])
         if wait > 0:
             return world.now + wait
+        if self.params.get("min_deposit") and world.deposit_now() < self.params["min_deposit"]:
+            self.polling = True  # the deposit rises again at the model's next update
+            return world.now + POLL_S
+        self.polling = False
         if self.wants_to_contribute(world):
             self.contribute(world)
         return world.now + self.wait(self.params["interval"], self.params["jitter"])
