@@ -222,3 +222,15 @@ def test_contributors_with_good_data_share_pass_revenue() -> None:
     assert bytes(agent_keypair("honest").account) in by  # a contributor's share of the pass sales
     assert bytes(agent_keypair("owner").account) in by
     assert result.balance_pct("reader") < 100
+
+
+def test_min_deposit_makes_an_agent_strike_right_after_updates() -> None:
+    agents = [
+        {"name": "owner", "kind": "owner"},
+        {"name": "honest", "kind": "honest", "interval": "10m", "max_deposit": 60},
+        {"name": "adversary", "kind": "adversary", "interval": "1h", "max_deposit": 100, "min_deposit": 80},
+    ]
+    result = _run({"duration": "12h"}, agents)
+    deposits = [c.deposit for c in _contributions_of(result, "adversary")]
+    assert len(deposits) >= 8
+    assert all(80 * TOKEN <= d <= 100 * TOKEN for d in deposits)
