@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "network"))
 
 from etcd_cluster import EtcdCluster, etcd_unavailable_reason  # noqa: E402
+from node_rpc import client, rpc  # noqa: E402  (bench/: the same JSON-RPC load helpers)
 
 from pallets.balances import Balances  # noqa: E402
 from runtime.crypto import Keypair, address, blake2_256  # noqa: E402
@@ -91,32 +92,6 @@ def sign_all(keys: list[Keypair], genesis_hash: bytes, spec_version: int) -> lis
         xt = sign_extrinsic(key, call_wire, nonce=0, genesis_hash=genesis_hash, spec_version=spec_version)
         out.append("0x" + xt.hex())
     return out
-
-
-async def rpc(session: aiohttp.ClientSession, url: str, method: str, *params: Any) -> Any:
-    """One call."""
-    async with session.post(
-        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
-    ) as r:
-        answer = await r.json()
-    if "error" in answer:
-        raise SystemExit(f"{method} failed: {answer['error']}")
-    return answer["result"]
-
-
-async def client(url: str, txs: list[str], batch: int) -> int:
-    """Submit `txs` in JSON-RPC batches; how many were refused."""
-    refused = 0
-    async with aiohttp.ClientSession() as session:
-        for first in range(0, len(txs), batch):
-            calls = [
-                {"jsonrpc": "2.0", "id": first + i, "method": "author_submitExtrinsic", "params": [xt]}
-                for i, xt in enumerate(txs[first : first + batch])
-            ]
-            async with session.post(url, json=calls) as response:
-                answers = await response.json()
-            refused += sum(1 for a in answers if "error" in a)
-    return refused
 
 
 async def watch_finality(ws_url: str, seen: dict[int, float], stop: asyncio.Event) -> None:

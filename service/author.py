@@ -337,17 +337,7 @@ class Author:
         self.pool.on_block(header.number, removals, self._nonce_reader(pending), stale_status, expired_status)
 
     def _nonce_reader(self, pending: PendingBlock) -> Callable[[AccountId], int | None]:
-        changed = {k[1:] for k, _ in pending.puts if k[:1] == b"S"} | {k[1:] for k in pending.deletes}
-        system = self.runtime.system
-        account_key = self._account_key
-
-        def nonce_if_changed(who: AccountId) -> int | None:
-            if account_key(who) not in changed:
-                return None
-            nonce: int = system.account_info(who).nonce
-            return nonce
-
-        return nonce_if_changed
+        return nonce_reader(self.runtime, pending, self._account_key)
 
     def _finalized_up_to(self, number: int) -> None:
         self.metrics.finalized_height.set(number)
@@ -390,3 +380,20 @@ def expired_status(tx: PoolTx) -> dict[str, Any]:
     """A pooled transaction whose mortal era ended."""
     message = f"its era ended at block {tx.era_end}"
     return {"invalid": {"code": "AncientBirthBlock", "error": "ExpiredEra", "message": message}}
+
+
+def nonce_reader(
+    runtime: Runtime, pending: PendingBlock, account_key: Callable[[AccountId], bytes]
+) -> Callable[[AccountId], int | None]:
+    """For the pool after a block: an account's new nonce if the block wrote (or reaped) its account,
+    None for every other account, so only those are read."""
+    changed = {k[1:] for k, _ in pending.puts if k[:1] == b"S"} | {k[1:] for k in pending.deletes}
+    system = runtime.system
+
+    def nonce_if_changed(who: AccountId) -> int | None:
+        if account_key(who) not in changed:
+            return None
+        nonce: int = system.account_info(who).nonce
+        return nonce
+
+    return nonce_if_changed

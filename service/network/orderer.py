@@ -24,7 +24,7 @@ from runtime.errors import CodecError, InvalidBlock
 from runtime.executive import PendingBlock
 from runtime.types import AccountId
 from runtime.validators import Validator, ValidatorKeys
-from service.author import Author, expired_status, stale_status
+from service.author import Author, expired_status, nonce_reader, stale_status
 from service.network.etcd import EtcdClient, EtcdError, KeyValue, WatchEvent
 from service.network.layout import Layout, author_index, next_turn, round_of
 
@@ -289,20 +289,11 @@ class Orderer:
         return header, hashes
 
     def _nonce_reader(self, pending: PendingBlock) -> Callable[[AccountId], int | None]:
-        """The new nonce of an account the block wrote to, None for the others (read only those)."""
-        changed = {key[1:] for key, _ in pending.puts if key[:1] == b"S"}
-        system = self.node.runtime.system
+        """The new nonce of an account the block wrote to or reaped, None for the others."""
         if self._account_key is None:
+            system = self.node.runtime.system
             self._account_key = functools.lru_cache(maxsize=1 << 16)(system.account.key)
-        account_key = self._account_key
-
-        def nonce_if_changed(who: AccountId) -> int | None:
-            if account_key(who) not in changed:
-                return None
-            nonce: int = system.account_info(who).nonce
-            return nonce
-
-        return nonce_if_changed
+        return nonce_reader(self.node.runtime, pending, self._account_key)
 
     def _applied(self, header: Header) -> None:
         self.entries.pop(header.number, None)  # our own block's watch event may have come first
