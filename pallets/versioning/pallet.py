@@ -295,6 +295,14 @@ class Versioning(Pallet):
         (a read-only view that later updates in the block change: use it at once or copy it)."""
         return training.current_weights(self, model)
 
+    def settle_training(self, model: int) -> None:
+        """Mint this block's training updates of `model` as their version now, ahead of an explicit
+        version (publish, rollback, set_artifact) in the same block: versions then follow the order of
+        the block's extrinsics, so the explicit one is `latest` after the block, and later training in
+        the block starts from it. A failed call gets the updates back as they were (a copy: the minted
+        version's weights stay frozen)."""
+        training.settle(self, model)
+
     # --- helpers ---------------------------------------------------------------------------------
 
     def _maintainer(self, origin: Origin, model: int, action: str) -> tuple[AccountId, ModelInfo]:
@@ -354,6 +362,7 @@ class Versioning(Pallet):
         self.registry.ensure_claimed_by(artifact, who)
         store.decode_weights(self, info, self.registry.artifact_bytes(artifact))
         ensure(tag is None or (model, tag) not in self.tags, self.TagInUse, f"tag {tag!r} is taken")
+        self.settle_training(model)
         version = self.new_record(
             model, self.latest(model), artifact, author=who, cause=Cause.UPLOAD, depth=0,
             notes_hash=notes_hash, metrics=tuple(metrics), tag=tag,
@@ -366,6 +375,7 @@ class Versioning(Pallet):
         who, info = self._maintainer(origin, model, MAINTAIN)
         self.registry.live_model(model)
         target = self._usable(model, version)
+        self.settle_training(model)
         delta, depth = b"", target.depth + 1 if not target.full else 0
         if depth >= self.CHECKPOINT_EVERY:  # too far from a full artifact: store the weights in full
             data = store.encode_weights(self, info, self.weights_at(model, version))
@@ -501,6 +511,7 @@ class Versioning(Pallet):
     @hookimpl
     def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
         """The owner's ModelRegistry.set_artifact makes the artifact the model's next version (upload)."""
+        self.settle_training(model)
         new = self.new_record(model, self.latest(model), artifact, author=AccountId(who), cause=Cause.UPLOAD)
         self.mint(new)
 

@@ -1,13 +1,13 @@
 """Automatic versions: a block's training updates to one model, accumulated in memory (pending.py), become
-one version in on_finalize, stored as a delta from the version they were applied to, or in full every
-CHECKPOINT_EVERY deltas."""
+one version in on_finalize (or earlier, when an explicit version of the model is made in the block: see
+settle), stored as a delta from the version they were applied to, or in full every CHECKPOINT_EVERY deltas."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import models
-from models.weights import check_delta
+from models.weights import check_delta, with_flat
 from pallets.model_registry import artifact as art
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
@@ -79,6 +79,20 @@ def current_weights(pallet: Versioning, model: int) -> models.Weights:
     if pending is not None:
         return pending.weights
     return latest_weights(pallet, model)[1]
+
+
+def settle(pallet: Versioning, model: int) -> None:
+    """Mint the model's pending training version now (see Versioning.settle_training)."""
+    pending = pallet.pending.pop(model, None)
+    if pending is None:
+        return
+    buffer = pending.buffer.copy()
+    kept = PendingTraining(
+        pending.base, pending.base_weights, buffer, with_flat(pending.base_weights, buffer.view()),
+        list(pending.contributions),
+    )
+    pallet.runtime.overlay.on_rollback(lambda: pallet.pending.__setitem__(model, kept))
+    finalize(pallet, model, pending)
 
 
 def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
