@@ -313,9 +313,13 @@ class Versioning(Pallet):
 
     def ensure_maintainer(self, who: AccountId, model: int, info: ModelInfo, action: str) -> None:
         """NotMaintainer unless `who` may take `action` (the model_access hook, else the owner)."""
-        answer = self.runtime.hooks.model_access(who=who, model=model, action=action)
-        allowed = who == info.owner if answer is None else answer
+        allowed = self.may_maintain(who, model, info, action)
         ensure(allowed, self.NotMaintainer, f"{who} may not {action} on model {model}")
+
+    def may_maintain(self, who: AccountId, model: int, info: ModelInfo, action: str = MAINTAIN) -> bool:
+        """Whether `who` may take `action` on the model now (the model_access hook, else the owner)."""
+        answer = self.runtime.hooks.model_access(who=who, model=model, action=action)
+        return bool(who == info.owner if answer is None else answer)
 
     def _usable(self, model: int, number: int) -> VersionRecord:
         found = self.version(model, number)
@@ -461,10 +465,10 @@ class Versioning(Pallet):
     @call(index=8, weight=100_000)
     def approve_promotion(self, origin: Origin, model: U32, version: U32) -> None:
         """A Maintainer approves moving stable to a version; at the quorum stable moves."""
-        who, _ = self._maintainer(origin, model, MAINTAIN)
+        who, info = self._maintainer(origin, model, MAINTAIN)
         self._usable(model, version)
         ensure((model, (version, who)) not in self.approvals, self.AlreadyApproved)
-        approvals = len(bls_quorum.approvers(self, model, version)) + 1
+        approvals = len(bls_quorum.approvers(self, model, version, info)) + 1
         self.ensure_genesis_version(model)
         promoted = approvals >= max(1, self.quorum[model])
         if promoted:
@@ -497,7 +501,7 @@ class Versioning(Pallet):
         ensure(signers, self.NoSigners)
         ensure(len(set(signers)) == len(signers), self.DuplicateSigner)
         keys = [bls_quorum.signer_key(self, who, model, info) for who in signers]
-        approvers = set(signers) | set(bls_quorum.approvers(self, model, version))
+        approvers = set(signers) | set(bls_quorum.approvers(self, model, version, info))
         needed = max(1, self.quorum[model])
         ensure(len(approvers) >= needed, self.QuorumNotMet, f"{len(approvers)} of {needed} approvals")
         message = bls_quorum.promotion_message(model, version, target.artifact)

@@ -42,9 +42,11 @@ def aggregate_valid(keys: Sequence[bytes], message: bytes, signature: bytes) -> 
     return bls.fast_aggregate_verify(list(keys), message, signature)
 
 
-def approvers(pallet: Versioning, model: int, version: int) -> list[AccountId]:
-    """The Maintainers whose approvals of moving stable to `version` are pending."""
-    return [who for (number, who), _ in pallet.approvals.iter_prefix(model) if number == version]
+def approvers(pallet: Versioning, model: int, version: int, info: ModelInfo) -> list[AccountId]:
+    """The accounts whose approvals of moving stable to `version` are pending and who are Maintainers
+    still: an approval stops counting when its approver loses the role (revoked, renounced, expired)."""
+    pending = [who for (number, who), _ in pallet.approvals.iter_prefix(model) if number == version]
+    return [who for who in pending if pallet.may_maintain(who, model, info)]
 
 
 def move_stable(pallet: Versioning, model: int, version: int) -> None:

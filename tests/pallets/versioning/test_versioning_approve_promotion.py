@@ -65,3 +65,24 @@ def test_approve_promotion_fails_when_the_version_is_deprecated(rt_team):
 def test_approve_promotion_fails_when_the_version_is_unknown(rt_team):
     model = team_model(rt_team)
     assert_noop(approve(rt_team, "bob", model, 9), Versioning.UnknownVersion)
+
+
+def test_approve_promotion_counts_no_approval_of_a_maintainer_who_lost_the_role(runtime_with):
+    from pallets.access.types import Role
+
+    rt = runtime_with("ModelRegistry", "Access", "Versioning")
+    model = register(rt)
+    for name in ("charlie", "dave"):
+        grant = {"model": model, "who": rt.account(name), "role": Role.MAINTAINER, "expires_at": None}
+        assert_ok(rt.call("alice", "Access.grant", **grant))
+    publish_trained(rt, model, 2)
+    assert_ok(rt.call("alice", f"{V}.set_quorum", model=model, threshold=2))
+    assert_ok(approve(rt, "charlie", model, 1))
+    assert_ok(rt.call("alice", "Access.revoke", model=model, who=rt.account("charlie")))
+    result = approve(rt, "dave", model, 1)
+    assert_ok(result)
+    pallet = versioning(rt)
+    assert pallet.channels.get(model, "stable") is None  # charlie's approval no longer counts
+    assert rt.last_event() == Versioning.PromotionApproved(
+        model=model, version=1, approver=rt.account("dave"), approvals=1
+    )
