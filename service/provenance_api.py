@@ -3,14 +3,18 @@ from the node's chain database, to be checked offline with `node.py verify-proof
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from pallets.access.signed_query import named_params
 from runtime.executive import Runtime
 from runtime.genesis import ChainSpec
 from service.chaindb import ChainDb, ChainDbError
 from service.provenance import ProvenanceError, export_proof
 from service.rpc import RpcError, method
 from service.rpc_api import parse_hex, parse_number
+
+if TYPE_CHECKING:
+    from service.model_api import ModelApi
 
 PROOF_REFUSED: Final = 4010
 """JSON-RPC error code of a proof the node cannot export (data: {"error", "message"})."""
@@ -28,19 +32,41 @@ def parse_at(at: Any) -> int | bytes | None:
 class ProvenanceApi:
     """The provenance_* methods."""
 
-    def __init__(self, spec: ChainSpec, runtime: Runtime, chaindb: ChainDb) -> None:
+    def __init__(
+        self, spec: ChainSpec, runtime: Runtime, chaindb: ChainDb, models: ModelApi | None = None
+    ) -> None:
         self.spec = spec
         self.runtime = runtime
         self.chaindb = chaindb
+        self.models = models
 
     @method("provenance_exportProof")
-    def provenance_export_proof(self, model: Any, version: Any, at: Any = None) -> dict[str, Any]:
-        """The provenance proof file (JSON) of a model version at a certified block (default: newest)."""
+    def provenance_export_proof(
+        self, model: Any, version: Any, at: Any = None, auth: Any = None
+    ) -> dict[str, Any]:
+        """The provenance proof file (JSON) of a model version at a certified block (default: newest).
+        A version record names the weights' root, so a permissioned model's needs a signed query by a
+        Reader (or higher), as model_download does."""
         model_id = parse_number(model, "model")
         number = parse_number(version, "version")
         block = parse_at(at)
+        self._check_reader(model_id, named_params("provenance_exportProof", (model, version, at)), auth)
         try:
             return export_proof(self.spec, self.runtime, self.chaindb, model_id, number, block)
         except (ProvenanceError, ChainDbError) as exc:
             name = type(exc).__name__
             raise RpcError(PROOF_REFUSED, f"{name}: {exc}", {"error": name, "message": str(exc)}) from exc
+
+    def _check_reader(self, model: int, params: dict[str, Any], auth: Any) -> None:
+        """Refuse (error 4000, as the model_ methods) a caller who may not read the model."""
+        models = self.models
+        if models is None:
+            return
+        from service.model_api import answer
+
+        def check() -> dict[str, Any]:
+            caller = models.auth.verify("provenance_exportProof", params, model, auth)
+            models.checked_runtime(caller, model, "download", None, models.runtime_at)
+            return {}
+
+        answer(check)

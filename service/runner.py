@@ -263,7 +263,7 @@ class NodeRunner:
         unsafe = allow_unsafe(config.rpc_methods, config.rpc_host)
         auth = QueryAuth(api.runtime.genesis_hash, window_s=config.query_window_s)
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
-        provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb)
+        provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb, model_api)
         training_api = TrainingApi(api.runtime, model_api)
         methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
         dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)

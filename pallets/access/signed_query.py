@@ -28,6 +28,7 @@ SIGNED_PARAMS: dict[str, tuple[str, ...]] = {
     "model_history": ("model", "start", "end", "at"),
     "model_verify": ("model", "version", "artifact_root", "at"),
     "model_diff": ("model", "v1", "v2", "at"),
+    "provenance_exportProof": ("model", "version", "at"),
 }
 
 

@@ -164,3 +164,19 @@ def test_history_over_rpc_of_a_permissioned_model_needs_a_readers_signed_query(r
     assert [v["version"] for v in page["versions"]] == [0]
     public = register_model(rt, "alice")
     assert versions.model_history(public)["versions"][0]["version"] == 0  # public: no signature needed
+
+
+def test_provenance_export_of_a_permissioned_model_needs_a_readers_signed_query(rt):
+    from service.chaindb import ChainDb
+    from service.provenance_api import PROOF_REFUSED, ProvenanceApi
+
+    model, public = permissioned_model(rt), register_model(rt, "alice")
+    chaindb = ChainDb(rt.runtime.backend)
+    chaindb.open(rt.runtime.head)
+    provenance = ProvenanceApi(rt.runtime.spec, rt.runtime, chaindb, model_api(rt))
+    with pytest.raises(RpcError) as refused:
+        provenance.provenance_export_proof(model, 0)
+    assert (refused.value.code, refused.value.data["error"]) == (4000, "AccessDenied")
+    with pytest.raises(RpcError) as unprovable:  # public: past the check, then no certified block
+        provenance.provenance_export_proof(public, 0)
+    assert unprovable.value.code == PROOF_REFUSED
