@@ -422,11 +422,13 @@ class BlockBuilder:
         checked = rt.check_extrinsic(data)
         overlay, mark = rt.overlay, len(rt.events)
         rt.phase = len(self.extrinsics)
+        depth = overlay.depth
         overlay.begin()
         try:
             result = dispatching.apply_signed(rt, checked, rt.phase)
-        except BaseException:
-            overlay.rollback()
+        except BaseException:  # a bug below: undo every layer it left open (the call's too), re-raise
+            while overlay.depth > depth:
+                overlay.rollback()
             del rt.events[mark:]
             raise
         overlay.commit()

@@ -59,6 +59,13 @@ class Faulty(Pallet):
         origin.ensure_signed()
         return PostInfo()
 
+    @call(index=4, weight=20_000)
+    def crash(self, origin: Origin) -> None:
+        """Writes, then hits a bug (an exception that is no DispatchError)."""
+        origin.ensure_signed()
+        self.counter.mutate(lambda n: n + 1)
+        raise KeyError("a pallet bug")
+
     @call(index=3, weight=50_000)
     def pay(self, origin: Origin, dest: AccountId, value: Balance) -> None:
         """A transfer through the typed Balances API."""
@@ -256,3 +263,17 @@ def test_fee_payment_never_leaves_dust_below_the_existential_deposit(rt):
     assert result.fee == fee
     info = rt.account_info("payer")
     assert info.total == 0 or info.total >= ed, f"payer left with {info.total} < ED {ed}"
+
+
+def test_a_pallet_bug_leaves_the_block_as_it_was_and_the_block_goes_on(rt):
+    overlay = rt.runtime.overlay
+    depth, nonce, free = overlay.depth, rt.account_info("bob").nonce, rt.free_balance("bob")
+    root, events = rt.state_root(), len(rt.events())
+    with pytest.raises(KeyError):
+        rt.submit("bob", "Faulty.crash")
+    assert overlay.depth == depth  # no layer left open by the call or by the extrinsic
+    assert (rt.account_info("bob").nonce, rt.free_balance("bob")) == (nonce, free)  # no fee, no nonce
+    assert rt.state_root() == root and len(rt.events()) == events
+    assert_ok(rt.submit("bob", "Faulty.light", used=10))  # the block goes on and seals
+    rt.next_block()
+    assert rt.account_info("bob").nonce == nonce + 1
