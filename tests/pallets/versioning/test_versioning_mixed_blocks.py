@@ -59,19 +59,20 @@ class Scenario:
         assert all(r.error is None for r in chain.block(*xts))
 
     def block(self) -> None:
-        base, running, xts = self.latest, None, []
+        base, xts = self.latest, []
         if self.rng.random() < 0.55:
             running = self.expected[base]
             for _ in range(self.rng.randint(1, 3)):
                 step = kind().update(running, ROWS[self.rng.randrange(len(ROWS))], self.rng.randrange(3))
                 running = step.weights
                 xts.append(contribute(self.chain, self.rng.choice(TRAINERS), 0, step.indices, step.values))
+            # the training version comes next: minted at block end, or just before an explicit version
+            # that follows the contributions in this block (Versioning.settle_training)
+            self.expected[self.latest + 1] = running
         if self.rng.random() < 0.6:
             xts.extend(self.operation())
         results = self.chain.block(*xts)
         assert [r.error for r in results] == [None] * len(results), [r.message for r in results]
-        if running is not None:
-            self.expected[self.latest + 1] = running  # the training version is minted last, at block end
 
     def operation(self) -> list[bytes]:
         roll = self.rng.random()
@@ -86,7 +87,9 @@ class Scenario:
         return self.deprecate()
 
     def usable(self) -> list[int]:
-        return [v for v in sorted(self.expected) if v not in self.deprecated]
+        """Versions a call may name: minted before this block, not deprecated."""
+        minted = self.chain_latest()
+        return [v for v in sorted(self.expected) if v not in self.deprecated and v <= minted]
 
     def publish(self, *, set_artifact: bool) -> list[bytes]:
         who = "alice" if set_artifact else self.rng.choice(MAINTAINERS)
