@@ -52,7 +52,10 @@ def assert_same_chain(nodes: list[NodeProcess], up_to: int) -> None:
 def test_four_validators_agree_and_finalize(network: Network) -> None:
     nodes = network.start_all()
     dest = bytes(Keypair.generate().account)  # not a validator: authors earn the fees
-    send_transfers(nodes, 5, dest)
+    send_transfers(nodes, 3, dest)  # two waves, so at least two blocks (of two different authors)
+    first = 3 * len(SENDERS) * AMOUNT
+    poll_until(lambda: account_info(nodes[0], dest)[1] == first, timeout=90, interval=0.2)
+    send_transfers(nodes, 2, dest)
     expected = 5 * len(SENDERS) * AMOUNT
 
     for node in nodes:  # each node executed every transfer, whichever node received it
