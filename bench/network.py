@@ -33,34 +33,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "network"))
 
 from etcd_cluster import EtcdCluster, etcd_unavailable_reason  # noqa: E402
-from node_rpc import client, rpc  # noqa: E402  (bench/: the same JSON-RPC load helpers)
+from node_rpc import client, make_keys, rpc, write_spec  # noqa: E402  (bench/: the same JSON-RPC load helpers)
 
 from pallets.balances import Balances  # noqa: E402
-from runtime.crypto import Keypair, address, blake2_256  # noqa: E402
+from runtime.crypto import Keypair  # noqa: E402
 from runtime.extrinsic import sign_extrinsic  # noqa: E402
-from runtime.genesis import CONSORTIUM_VALIDATORS, TOKEN  # noqa: E402
+from runtime.genesis import CONSORTIUM_VALIDATORS  # noqa: E402
 from runtime.validators import dev_validator_keys  # noqa: E402
 from service.keys import write_validator_key_file  # noqa: E402
-
-
-def make_keys(count: int) -> list[Keypair]:
-    """Deterministic benchmark senders."""
-    return [Keypair.from_seed(blake2_256(b"network-bench-%d" % i)) for i in range(count)]
-
-
-def write_spec(keys: list[Keypair], path: Path) -> None:
-    """The consortium spec from `build-spec` with every sender funded."""
-    out = subprocess.run(
-        [sys.executable, str(REPO / "node.py"), "build-spec", "--chain", "consortium"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    spec = json.loads(out.stdout)
-    spec["id"] = "bench-network"
-    spec["genesis"]["Balances"]["balances"] += [[address(k.account), 10 * TOKEN] for k in keys]
-    path.write_text(json.dumps(spec))
 
 
 def start_node(args: argparse.Namespace, spec: Path, etcd: str, key_file: Path) -> tuple[Any, str]:
@@ -182,11 +162,11 @@ def main() -> None:
     reason = etcd_unavailable_reason()
     if reason is not None:
         raise SystemExit(reason)
-    keys = make_keys(args.senders)
+    keys = make_keys(args.senders, b"network-bench")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so that `finally` stops the nodes and etcd members
     work = Path(tempfile.mkdtemp(prefix="cmu-bench-net-"))
     spec = work / "spec.json"
-    write_spec(keys, spec)
+    write_spec(keys, spec, chain="consortium", chain_id="bench-network")
     etcd = EtcdCluster(args.etcd_members)
     procs = []
     try:

@@ -45,22 +45,22 @@ from runtime.storage.items import item_prefix  # noqa: E402
 from runtime.types import converter  # noqa: E402
 
 
-def make_keys(count: int) -> list[Keypair]:
+def make_keys(count: int, tag: bytes = b"node-rpc-bench") -> list[Keypair]:
     """Deterministic benchmark senders."""
-    return [Keypair.from_seed(blake2_256(b"node-rpc-bench-%d" % i)) for i in range(count)]
+    return [Keypair.from_seed(blake2_256(b"%s-%d" % (tag, i))) for i in range(count)]
 
 
-def write_spec(keys: list[Keypair], path: Path) -> None:
-    """The dev spec from `build-spec` with every sender funded."""
+def write_spec(keys: list[Keypair], path: Path, chain: str = "dev", chain_id: str = "bench") -> None:
+    """The `chain` spec from `build-spec` with every sender funded."""
     out = subprocess.run(
-        [sys.executable, str(REPO / "node.py"), "build-spec", "--chain", "dev"],
+        [sys.executable, str(REPO / "node.py"), "build-spec", "--chain", chain],
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO,
     )
     spec = json.loads(out.stdout)
-    spec["id"] = "bench"
+    spec["id"] = chain_id
     spec["genesis"]["Balances"]["balances"] += [[address(k.account), 10 * TOKEN] for k in keys]
     path.write_text(json.dumps(spec))
 
