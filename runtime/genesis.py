@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import codec
+from runtime.boundedjson import loads_bounded
 from runtime.crypto import DEV_ACCOUNT_NAMES, address, blake2_256, dev_keypair
 from runtime.errors import PalletError
 from runtime.pallet import Pallet
@@ -108,8 +109,8 @@ class ChainSpec:
     def load(cls, path: str | Path) -> ChainSpec:
         """Read a spec file."""
         try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            data = loads_bounded(Path(path).read_text())
+        except (OSError, ValueError) as exc:
             raise PalletError(f"chain spec {path}: {exc}") from exc
         return cls.from_json(data)
 
