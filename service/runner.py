@@ -147,7 +147,7 @@ class NodeRunner:
 
     async def _start(self, chain: OpenChain, loop: asyncio.AbstractEventLoop) -> _Services:
         self._report_head(chain)
-        hub = Hub()
+        hub = Hub(self.config.rpc_limits.max_subscriptions)
         events = LoopEvents(loop, hub)
         pool = TransactionPool(self.config.pool, on_status=events.tx_status)
         self.metrics.watch_pool(lambda: pool.ready_count, lambda: pool.future_count)
@@ -266,7 +266,14 @@ class NodeRunner:
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb, model_api)
         training_api = TrainingApi(api.runtime, model_api)
         methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
-        dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
+        limits = config.rpc_limits
+        dispatcher = Dispatcher(
+            methods,
+            allow_unsafe=unsafe,
+            metrics=self.metrics,
+            max_batch=limits.max_batch,
+            max_depth=limits.max_depth,
+        )
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")

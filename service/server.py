@@ -1,8 +1,11 @@
 """The JSON-RPC transport: HTTP POST and WebSocket on one port (aiohttp), plus the metrics endpoint.
 
-Limits: request body / WebSocket message size, batch size (in the dispatcher), open WebSocket
-connections, requests in flight and queued notifications per connection (a client that does not read
-is disconnected). CORS is off (a request carrying an Origin header is refused) unless origins are given.
+Limits (`RpcLimits`, set by --rpc-* flags, see docs/node.md): request body and WebSocket message size,
+JSON depth and batch length (in the dispatcher), open connections in total, per client address and over
+WebSocket, subscriptions per connection, time to send a request's head and its body (slow clients are
+cut off), idle keep-alive time, requests in flight and queued messages (count and bytes) per WebSocket
+connection (a client that does not read is disconnected, so memory stays bounded). CORS is off (a request
+carrying an Origin header is refused) unless origins are given.
 """
 
 from __future__ import annotations
@@ -32,17 +35,27 @@ log = logging.getLogger("cmu.rpc")
 _AFTER: contextvars.ContextVar[list[Callable[[], None]]] = contextvars.ContextVar("after_response")
 _HEALTH = {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
 _TOO_MANY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 @dataclasses.dataclass(frozen=True)
 class RpcLimits:
-    """Transport limits."""
+    """Transport limits (the defaults are the flags' defaults)."""
 
-    max_body: int = 10 * 1024 * 1024
+    max_body: int = 10 * 1024 * 1024  # bytes of an HTTP request body
+    max_ws_message: int = 10 * 1024 * 1024  # bytes of one WebSocket message (frames reassembled)
+    max_depth: int = 64  # JSON nesting
+    max_batch: int = 1_000  # calls in one batch
     max_ws_connections: int = 100
-    max_http_connections: int = 1_000
-    max_in_flight: int = 512
-    max_queued: int = 20_000
+    max_http_connections: int = 1_000  # connections of any kind
+    max_per_address: int = 64  # connections of any kind from one client address
+    max_subscriptions: int = 1_024  # per WebSocket connection
+    header_timeout_s: float = 10.0  # from a request's first byte to the end of its head
+    body_timeout_s: float = 30.0  # from the end of the head to the end of the body
+    idle_timeout_s: float = 75.0  # a keep-alive connection with no request in progress
+    max_in_flight: int = 512  # requests of one WebSocket connection being answered
+    max_queued: int = 20_000  # messages waiting to be sent on one WebSocket connection
+    max_queued_bytes: int = 64 * 1024 * 1024  # bytes waiting to be sent on one WebSocket connection
 
 
 def is_loopback(host: str) -> bool:
@@ -102,6 +115,7 @@ class WsConnection:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.in_flight = asyncio.Semaphore(limits.max_in_flight)
         self.overflowed = False
+        self.queued_bytes = 0
         self._closing: asyncio.Future[bool] | None = None
 
     def notify(self, message: dict[str, Any]) -> None:
@@ -116,13 +130,15 @@ class WsConnection:
         """Queue a message; a client too far behind is disconnected."""
         if self.overflowed:
             return
-        if self.queue.qsize() >= self.limits.max_queued:
+        too_many = self.queue.qsize() >= self.limits.max_queued
+        if too_many or self.queued_bytes + len(text) > self.limits.max_queued_bytes:
             self.overflowed = True
             log.warning("closing a WebSocket client that does not read its messages")
             self._closing = asyncio.ensure_future(
                 self.ws.close(code=1008, message=b"too many queued messages")
             )
             return
+        self.queued_bytes += len(text)
         self.queue.put_nowait(text)
 
     async def writer(self) -> None:
@@ -131,6 +147,7 @@ class WsConnection:
             text = await self.queue.get()
             if text is None or self.ws.closed:
                 return
+            self.queued_bytes -= len(text)
             try:
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
@@ -175,23 +192,59 @@ class _FastHttp(asyncio.Protocol):
         self._paused_writing = False
         self._paused_reading = False
         self._closing = False
+        self.peer = ""
+        self._phase = ""  # what the timer waits for: "idle", "head", "body" ("" while answering)
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not isinstance(transport, asyncio.Transport):
             transport.close()
             return
-        if self._server.open_connections() >= self._server.limits.max_http_connections:
-            log.warning("refusing a connection: %d are open", self._server.open_connections())
+        self.peer = peer_host(transport)
+        refusal = self._server.refusal(self.peer)
+        if refusal is not None:
+            log.warning("refusing a connection from %s: %s", self.peer, refusal)
             transport.write(_TOO_MANY)
             transport.close()
             return
         self._transport = transport
         self._server._fast.add(self)
+        self._wait_for("idle")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server._fast.discard(self)
         self._closing = True
         self._transport = None
+        self._stop_timer()
+
+    def _wait_for(self, phase: str) -> None:
+        """Start the time-out of `phase` (idle, head or body) unless it is already running."""
+        if phase == self._phase:
+            return
+        self._stop_timer()
+        self._phase = phase
+        limits = self._server.limits
+        timeouts = {"idle": limits.idle_timeout_s, "head": limits.header_timeout_s}
+        seconds = timeouts.get(phase, limits.body_timeout_s)
+        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def _stop_timer(self) -> None:
+        self._phase = ""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        """The client took too long: close (an unfinished request is answered 408 first)."""
+        self._timer = None
+        transport = self._transport
+        if transport is None:
+            return
+        if self._phase != "idle":
+            log.info("closing a connection from %s: its request %s took too long", self.peer, self._phase)
+            transport.write(_TIMED_OUT)
+        self._closing = True
+        transport.close()
 
     def pause_writing(self) -> None:
         self._paused_writing = True
@@ -224,22 +277,30 @@ class _FastHttp(asyncio.Protocol):
             self._transport.resume_reading()
         buffer = self._buffer
         if not buffer:
+            self._wait_for("idle")
             return
         end = buffer.find(_HEAD_END, 0, _MAX_HEAD + 4)
         if end < 0:
             if len(buffer) > _MAX_HEAD or not buffer.startswith(b"POST / HTTP/1.1\r\n"[: len(buffer)]):
                 self._hand_over()
+            else:
+                self._wait_for("head")
             return
         parsed = self._parse_head(bytes(buffer[:end]))
         if parsed is None:
             self._hand_over()
             return
         length, keep_alive = parsed
+        if length > self._server.limits.max_body:
+            self._refuse_body(length)
+            return
         start = end + 4
         if len(buffer) < start + length:
+            self._wait_for("body")
             return
         body = bytes(buffer[start : start + length])
         del buffer[: start + length]
+        self._stop_timer()
         self._busy = True
         task = asyncio.ensure_future(self._serve(body, keep_alive))
         task.add_done_callback(_consume)
@@ -269,9 +330,16 @@ class _FastHttp(asyncio.Protocol):
                     return None
             elif key in _LEAVE_TO_AIOHTTP:
                 return None
-        if length is None or length > self._server.limits.max_body:
+        if length is None:
             return None
         return length, keep_alive
+
+    def _refuse_body(self, length: int) -> None:
+        """Answer 413 with a JSON-RPC error and close, without reading the body."""
+        self._stop_timer()
+        self._buffer = bytearray()
+        error = body_too_large(length, self._server.limits.max_body)
+        self._respond(b"413 Payload Too Large", b"application/json; charset=utf-8", error, False)
 
     def _hand_over(self) -> None:
         """Give the connection, and what it sent so far, to aiohttp."""
@@ -279,6 +347,8 @@ class _FastHttp(asyncio.Protocol):
         if transport is None:
             return
         self._server._fast.discard(self)
+        self._stop_timer()
+        self._server.watch_handed(transport)
         self._transport = None
         self._closing = True
         data, self._buffer = bytes(self._buffer), bytearray()
@@ -334,6 +404,22 @@ class _FastHttp(asyncio.Protocol):
             transport.close()
 
 
+def peer_host(transport: asyncio.BaseTransport) -> str:
+    """The client address of a connection ("" when unknown)."""
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+
+def body_too_large(length: int, limit: int) -> bytes:
+    """The JSON-RPC error answered to a body over the limit."""
+    message = f"Invalid request: body of {length} bytes exceeds the limit of {limit} bytes"
+    return _dumps_bytes({"jsonrpc": "2.0", "id": None, "error": RpcError(INVALID_REQUEST, message).to_json()})
+
+
+def _dumps_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
 def _consume(task: asyncio.Future[None]) -> None:
     if not task.cancelled():
         task.exception()
@@ -360,15 +446,53 @@ class RpcServer:
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self._fast: set[_FastHttp] = set()
+        self._awaiting_head: set[asyncio.BaseTransport] = set()
+
+    def _handed(self) -> list[Any]:
+        """aiohttp's request handlers: the connections handed over (WebSockets among them)."""
+        return list(self._runner.server.connections) if self._runner and self._runner.server else []
 
     def open_connections(self) -> int:
         """Connections open now: on the fast path plus those handed to aiohttp (WebSockets among them)."""
-        handed = len(self._runner.server.connections) if self._runner and self._runner.server else 0
-        return len(self._fast) + handed
+        return len(self._fast) + len(self._handed())
+
+    def refusal(self, peer: str) -> str | None:
+        """Why a new connection from `peer` is refused (too many open in total or from it), or None."""
+        total = self.open_connections()
+        if total >= self.limits.max_http_connections:
+            return f"{total} connections are open (--rpc-max-http-connections)"
+        from_peer = sum(1 for c in self._fast if c.peer == peer)
+        from_peer += sum(1 for h in self._handed() if h.transport and peer_host(h.transport) == peer)
+        if from_peer >= self.limits.max_per_address:
+            return f"{from_peer} connections are open from it (--rpc-max-connections-per-ip)"
+        return None
+
+    def watch_handed(self, transport: asyncio.BaseTransport) -> None:
+        """Close a connection handed to aiohttp unless its request's head arrives within the time-out."""
+        self._awaiting_head.add(transport)
+        asyncio.get_running_loop().call_later(self.limits.header_timeout_s, self._expire_handed, transport)
+
+    def _expire_handed(self, transport: asyncio.BaseTransport) -> None:
+        if transport in self._awaiting_head:
+            self._awaiting_head.discard(transport)
+            if not transport.is_closing():
+                log.info("closing a connection from %s: its request head took too long", peer_host(transport))
+                transport.close()
+
+    @web.middleware
+    async def _one_request(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        """aiohttp serves one request per connection (a WebSocket is one): the head has arrived, so its
+        time-out stops; the connection closes after the response, so no later request escapes it."""
+        if request.transport is not None:
+            self._awaiting_head.discard(request.transport)
+        response: web.StreamResponse = await handler(request)
+        if not isinstance(response, web.WebSocketResponse):
+            response.force_close()
+        return response
 
     def app(self) -> web.Application:
         """The aiohttp application."""
-        app = web.Application(client_max_size=self.limits.max_body)
+        app = web.Application(client_max_size=self.limits.max_body, middlewares=[self._one_request])
         app.router.add_post("/", self.handle_http)
         app.router.add_get("/", self.handle_get)
         app.router.add_get("/health", self.handle_health)
@@ -434,11 +558,13 @@ class RpcServer:
         """POST /: one JSON-RPC payload."""
         headers = self._cors_headers(request)
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), self.limits.body_timeout_s)
         except web.HTTPRequestEntityTooLarge:
             error = RpcError(INVALID_REQUEST, f"Invalid request: body exceeds {self.limits.max_body} bytes")
             payload = {"jsonrpc": "2.0", "id": None, "error": error.to_json()}
             return web.json_response(payload, status=413, headers=headers)
+        except TimeoutError:
+            return web.Response(status=408, text="request body took too long", headers=headers)
         actions: list[Callable[[], None]] = []
         token = _AFTER.set(actions)
         try:
@@ -458,7 +584,7 @@ class RpcServer:
         headers = self._cors_headers(request)
         if len(self._sockets) >= self.limits.max_ws_connections:
             return web.json_response({"error": "too many WebSocket connections"}, status=503)
-        ws = web.WebSocketResponse(max_msg_size=self.limits.max_body)
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_ws_message)
         ws.headers.update(headers)
         await ws.prepare(request)
         conn = WsConnection(ws, self.limits)
