@@ -132,7 +132,14 @@ def _parse_bytes(value: Any, where: str) -> bytes:
             return bytes.fromhex(value[2:])
         except ValueError:
             raise _bad(where, "an even number of hex digits after 0x", value) from None
-    return value.encode()
+    return _utf8(value, where)
+
+
+def _utf8(text: str, where: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise _bad(where, "text that is valid Unicode (no lone surrogates)", text) from None
 
 
 def _read_file(path: str, where: str) -> bytes:
@@ -153,6 +160,7 @@ def _check_length(schema: Schema, length: int, where: str, what: str) -> None:
 def _str(schema: Schema, value: Any, where: str, calls: CallEncoder | None) -> str:
     if not isinstance(value, str):
         raise _bad(where, "a string", value)
+    _utf8(value, where)
     _check_length(schema, len(value), where, "str")
     return value
 

@@ -84,12 +84,17 @@ class ChainSpec:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChainSpec:
         """Parse a spec object, naming the first missing or malformed field."""
+        if not isinstance(data, Mapping):
+            raise PalletError("chain spec: not a JSON object")
         for field in ("name", "id", "pallets", "genesis"):
             if field not in data:
                 raise PalletError(f"chain spec: missing field {field!r}")
         pallets = data["pallets"]
         if not isinstance(pallets, list) or not all(isinstance(p, str) for p in pallets):
             raise PalletError("chain spec: 'pallets' must be a list of pallet names")
+        for field in ("genesis", "properties", "fees"):
+            if not isinstance(data.get(field, {}), Mapping):
+                raise PalletError(f"chain spec: {field!r} must be a JSON object")
         try:
             fees = FeeConfig(**data.get("fees", {}))
         except TypeError as exc:
