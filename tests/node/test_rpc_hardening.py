@@ -83,14 +83,16 @@ def test_deep_json_over_http_is_refused_naming_the_limit(node: NodeProcess, dept
 
 
 async def _ws_exchange(url: str, payloads: list[bytes | str]) -> list[Any]:
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(url, max_msg_size=64 * 1024 * 1024) as ws:
-            answers = []
-            for payload in payloads:
-                await ws.send_str(payload.decode() if isinstance(payload, bytes) else payload)
-                message = await asyncio.wait_for(ws.receive(), 30)
-                answers.append(json.loads(message.data))
-            return answers
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, max_msg_size=64 * 1024 * 1024) as ws,
+    ):
+        answers = []
+        for payload in payloads:
+            await ws.send_str(payload.decode() if isinstance(payload, bytes) else payload)
+            message = await asyncio.wait_for(ws.receive(), 30)
+            answers.append(json.loads(message.data))
+        return answers
 
 
 @pytest.mark.parametrize("depth", DEPTHS)
@@ -109,13 +111,17 @@ def test_deeply_nested_extrinsic_is_refused_with_a_typed_error(node: NodeProcess
         node.rpc("author_submitExtrinsic", "0x" + encoded.hex())
     error = refused.value.error
     assert error["code"] == 1010
-    assert error["data"]["error"] == "BadFormat" and "nested deeper than 32 levels" in error["data"]["message"]
+    assert (
+        error["data"]["error"] == "BadFormat" and "nested deeper than 32 levels" in error["data"]["message"]
+    )
     assert_healthy(node)
 
 
 def test_a_64_mib_body_is_refused_unread(node: NodeProcess) -> None:
     size = 64 * 1024 * 1024
-    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
+    head = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
+    )
     answer = b""
     with socket.create_connection(_address(node), timeout=10) as conn:
         conn.sendall(head)
