@@ -594,12 +594,11 @@ class NodeFuzz:
         async with aiohttp.ClientSession() as session:
             ws = await session.ws_connect(self.node.ws_url, max_msg_size=64 * 1024 * 1024)
             for i in range(count):
-                body = self.body()
+                text = self.body().decode("utf-8", "replace")  # a text frame carries valid UTF-8
+                body = text.encode()
                 expects = expects_answer(body)
                 try:
-                    await ws.send_str(
-                        body.decode("utf-8", "surrogateescape").encode("utf-8", "replace").decode()
-                    )
+                    await ws.send_str(text)
                     answer = await self._answer(ws, 10.0 if expects else 0.3)
                 except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
                     answer = exc

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from runtime.boundedjson import DEFAULT_MAX_DEPTH, JsonLimitError, check_json_limits
-from runtime.errors import InvalidExtrinsic
+from runtime.errors import CodecError, InvalidExtrinsic
 from service.metrics import Metrics
 from service.pool import PoolError
 
@@ -87,6 +87,8 @@ def error_of(exc: BaseException) -> RpcError:
         return RpcError(INVALID_TRANSACTION, f"Invalid transaction: {type(exc).__name__}: {exc}", data)
     if isinstance(exc, PoolError):
         return RpcError(exc.rpc_code, f"{exc.name}: {exc}", {"error": exc.name, "message": str(exc)})
+    if isinstance(exc, CodecError):  # a parameter that does not encode as its type (an id beyond u64, ...)
+        return bad_params(f"{type(exc).__name__}: {exc}")
     log.error("internal error in an RPC method", exc_info=exc)
     return RpcError(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
 

@@ -13,6 +13,7 @@ from client.convert import to_wire
 from client.errors import ArgumentError
 from runtime.boundedjson import JsonTooDeep
 from runtime.errors import BadSignature
+from runtime.types import U64, encode
 from service.pool import PoolFull
 from service.provenance import ProvenanceError, load_proof
 from service.rpc import Dispatcher, collect_methods, method, parse_json
@@ -216,3 +217,20 @@ def test_client_arguments_are_bounded_and_must_be_unicode() -> None:
         to_wire({"type": "str"}, "\ud800")
     with pytest.raises(ArgumentError, match="valid Unicode"):
         to_wire({"type": "bytes"}, "a\udfff")
+
+
+class Keyed:
+    @method("lookup")
+    def lookup(self, key: int) -> str:
+        return encode(U64, key).hex()  # as a method turns an id into a storage key
+
+
+def test_a_parameter_that_does_not_encode_is_invalid_params_not_internal() -> None:
+    dispatcher = Dispatcher(collect_methods(Keyed()), allow_unsafe=False)
+    assert (
+        json.loads(asyncio.run(dispatcher.handle(json.dumps(req("lookup", [7])), Conn())) or "")["result"]
+        == "07"
+    )
+    answer = asyncio.run(dispatcher.handle(json.dumps(req("lookup", [2**70])), Conn())) or ""
+    error = json.loads(answer)["error"]
+    assert error["code"] == -32602 and "OutOfRange" in error["message"]
