@@ -193,7 +193,8 @@ class _FastHttp(asyncio.Protocol):
         self._paused_reading = False
         self._closing = False
         self.peer = ""
-        self._phase = ""  # what the timer waits for: "idle", "head", "body" ("" while answering)
+        self._phase = ""  # what the timer waits for: idle, head, body, linger ("" while answering)
+        self._discarding = 0  # bytes of a refused body still to drop
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -240,7 +241,7 @@ class _FastHttp(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
-        if self._phase != "idle":
+        if self._phase not in ("idle", "linger"):
             log.info("closing a connection from %s: its request %s took too long", self.peer, self._phase)
             transport.write(_TIMED_OUT)
         self._closing = True
@@ -254,6 +255,11 @@ class _FastHttp(asyncio.Protocol):
         self._next()
 
     def data_received(self, data: bytes) -> None:
+        if self._discarding > 0:  # the rest of a refused body
+            self._discarding -= len(data)
+            if self._discarding <= 0 and self._transport is not None:
+                self._transport.close()
+            return
         self._buffer += data
         if self._busy or self._paused_writing:
             limit = self._server.limits.max_body + 2 * _MAX_HEAD
@@ -291,10 +297,10 @@ class _FastHttp(asyncio.Protocol):
             self._hand_over()
             return
         length, keep_alive = parsed
-        if length > self._server.limits.max_body:
-            self._refuse_body(length)
-            return
         start = end + 4
+        if length > self._server.limits.max_body:
+            self._refuse_body(length, len(buffer) - start)
+            return
         if len(buffer) < start + length:
             self._wait_for("body")
             return
@@ -334,12 +340,21 @@ class _FastHttp(asyncio.Protocol):
             return None
         return length, keep_alive
 
-    def _refuse_body(self, length: int) -> None:
-        """Answer 413 with a JSON-RPC error and close, without reading the body."""
-        self._stop_timer()
+    def _refuse_body(self, length: int, received: int) -> None:
+        """Answer 413 with a JSON-RPC error at once; then drop the body as it comes (for at most the body
+        time-out) and close, so that a client still sending it can read the answer."""
+        transport = self._transport
+        if transport is None:
+            return
         self._buffer = bytearray()
+        self._closing = True  # no further request on this connection
         error = body_too_large(length, self._server.limits.max_body)
-        self._respond(b"413 Payload Too Large", b"application/json; charset=utf-8", error, False)
+        transport.write(_response(b"413 Payload Too Large", b"application/json; charset=utf-8", error, False))
+        self._discarding = length - received
+        if self._discarding <= 0:
+            transport.close()
+        else:
+            self._wait_for("linger")
 
     def _hand_over(self) -> None:
         """Give the connection, and what it sent so far, to aiohttp."""
@@ -389,19 +404,23 @@ class _FastHttp(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
-        head = [b"HTTP/1.1 ", status, b"\r\n"]
-        if content_type is not None:
-            head += [b"Content-Type: ", content_type, b"\r\nContent-Length: ", b"%d" % len(body), b"\r\n"]
-        head += [b"Date: ", _Date.now(), b"\r\nServer: ", _SERVER_HEADER, b"\r\n"]
-        if not keep_alive:
-            head.append(b"Connection: close\r\n")
-        head += [b"\r\n", body]
-        transport.write(b"".join(head))
+        transport.write(_response(status, content_type, body, keep_alive))
         if keep_alive:
             self._next()
         else:
             self._closing = True
             transport.close()
+
+
+def _response(status: bytes, content_type: bytes | None, body: bytes, keep_alive: bool) -> bytes:
+    head = [b"HTTP/1.1 ", status, b"\r\n"]
+    if content_type is not None:
+        head += [b"Content-Type: ", content_type, b"\r\nContent-Length: ", b"%d" % len(body), b"\r\n"]
+    head += [b"Date: ", _Date.now(), b"\r\nServer: ", _SERVER_HEADER, b"\r\n"]
+    if not keep_alive:
+        head.append(b"Connection: close\r\n")
+    head += [b"\r\n", body]
+    return b"".join(head)
 
 
 def peer_host(transport: asyncio.BaseTransport) -> str:
