@@ -22,287 +22,46 @@ Usage: ``python bench/fuzz.py [--seed N] [--scale F]`` (F multiplies every targe
 from __future__ import annotations
 
 import argparse
-import asyncio
-import collections
-import copy
 import dataclasses
-import http.client
 import json
-import math
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "node"))
 
-import aiohttp
-import msgpack
 from consortium_chain import KIND, KSPEC, LABELS, LocalChain, model_weights, publish_calls, register_calls
-from node_harness import NodeProcess, Signer
+from fuzzing.core import (
+    Tally,
+    Target,
+    dumps_odd,
+    json_odd,
+    mutate_bytes,
+    mutate_json,
+    mutate_json_text,
+    mutate_json_value,
+    mutate_msgpack,
+    run_target,
+)
+from fuzzing.node import NodeFuzz
+from node_harness import Signer
 
 import models
 from client.convert import to_wire
-from client.errors import ClientError
 from client.metadata import Metadata
-from models.errors import ModelError
 from runtime import codec
 from runtime.block import Block
-from runtime.boundedjson import JsonLimitError, loads_bounded
+from runtime.boundedjson import loads_bounded
 from runtime.crypto import dev_keypair
-from runtime.errors import RuntimeFailure
 from runtime.executive import Runtime
 from runtime.genesis import ChainSpec, consortium_spec
 from runtime.metadata import build_metadata
 from runtime.storage.backend import MemoryBackend
-from service.provenance import ProvenanceError, export_proof, load_proof, verify_proof_file
+from service.provenance import export_proof, load_proof, verify_proof_file
 from service.rpc import parse_json
-
-#: Exceptions that are refusals by name (everything else raised by a decoder is `untyped`).
-TYPED: tuple[type[BaseException], ...] = (
-    RuntimeFailure,
-    ModelError,
-    JsonLimitError,
-    json.JSONDecodeError,
-    UnicodeDecodeError,
-    ClientError,
-    ProvenanceError,
-)
-
-
-@dataclasses.dataclass
-class Tally:
-    """What the inputs came to."""
-
-    inputs: int = 0
-    ok: int = 0
-    typed: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
-    untyped: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
-    accepted_invalid: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
-    crashes: int = 0
-    examples: list[str] = dataclasses.field(default_factory=list)
-
-    def note_untyped(self, where: str, what: str, sample: Any) -> None:
-        self.untyped[f"{where}:{what}"] += 1
-        if len(self.examples) < 10:
-            self.examples.append(f"{where}: {what}: {repr(sample)[:200]}")
-
-
-@dataclasses.dataclass
-class Target:
-    """One decoder: seeds, how many inputs, and a check returning True when the input was accepted."""
-
-    name: str
-    seeds: list[Any]
-    count: int
-    check: Callable[[Any], bool]
-    mutate: Callable[[random.Random, Any], Any]
-    is_original: Callable[[Any], bool] = lambda _x: False
-
-
-# --- mutations -----------------------------------------------------------------------------------------
-
-HUGE_INTS = (2**64, 2**64 - 1, -(2**63) - 1, -1, 10**40, 2**256)
-
-
-def odd_value(rng: random.Random, deepest: int = 100_000) -> Any:
-    """A value of a surprising shape (nested at most `deepest` levels)."""
-    choice = rng.randrange(10)
-    if choice == 0:
-        return rng.choice(HUGE_INTS)
-    if choice == 1:
-        return nested(min(deepest, rng.choice((33, 100, 1_025, 5_000))))
-    if choice == 2:
-        return rng.randbytes(rng.choice((0, 1, 31, 33, 64)))
-    if choice == 3:
-        return "\u00e9" * rng.randrange(4)
-    if choice == 4:
-        return None
-    if choice == 5:
-        return [rng.randrange(256) for _ in range(rng.randrange(4))]
-    if choice == 6:
-        return rng.choice((True, False))
-    if choice == 7:
-        return rng.randrange(-5, 300)
-    if choice == 8:
-        return []
-    return rng.randbytes(rng.randrange(1, 40))
-
-
-def nested(depth: int) -> Any:
-    value: Any = 0
-    for _ in range(depth):
-        value = [value]
-    return value
-
-
-def positions(value: Any) -> list[tuple[list[Any], int]]:
-    """(container, index) of every element of nested lists, iteratively."""
-    found: list[tuple[list[Any], int]] = []
-    stack = [value]
-    while stack and len(found) < 10_000:
-        item = stack.pop()
-        if isinstance(item, list):
-            for i, child in enumerate(item):
-                found.append((item, i))
-                stack.append(child)
-    return found
-
-
-def mutate_structure(rng: random.Random, value: Any) -> Any:
-    """Replace, drop or extend one element of a nested list structure."""
-    copied = copy.deepcopy(value)
-    spots = positions(copied)
-    if not spots:
-        return odd_value(rng)
-    container, index = rng.choice(spots)
-    action = rng.randrange(4)
-    if action == 0 and len(container) > 0:
-        del container[index]
-    elif action == 1:
-        container.insert(index, odd_value(rng))
-    elif action == 2 and isinstance(container[index], int) and not isinstance(container[index], bool):
-        container[index] = container[index] + rng.choice((1, -1, 2**32, 2**64))
-    else:
-        container[index] = odd_value(rng)
-    return copied
-
-
-def mutate_bytes(rng: random.Random, data: bytes) -> bytes:
-    """Bit flips, byte changes, truncation, extension, deep nesting, a msgpack prefix of huge length."""
-    raw = bytearray(data)
-    action = rng.randrange(8)
-    if action == 0 and raw:
-        for _ in range(rng.randrange(1, 4)):
-            i = rng.randrange(len(raw))
-            raw[i] ^= 1 << rng.randrange(8)
-    elif action == 1 and raw:
-        raw[rng.randrange(len(raw))] = rng.randrange(256)
-    elif action == 2:
-        del raw[rng.randrange(len(raw) + 1) :]
-    elif action == 3:
-        raw += rng.randbytes(rng.randrange(1, 64))
-    elif action == 4:
-        depth = rng.choice((33, 1_000, 1_025, 100_000))
-        return b"\x91" * depth + bytes(raw)
-    elif action == 5:
-        header = rng.choice(
-            (b"\xdd\xff\xff\xff\xff", b"\xdc\xff\xff", b"\xc6\x7f\xff\xff\xff", b"\xdb\x00\x10\x00\x00")
-        )
-        return header + bytes(raw)
-    elif action == 6 and len(raw) > 2:
-        i, j = sorted(rng.sample(range(len(raw)), 2))
-        raw[i:j] = raw[i:j][::-1]
-    else:
-        raw.insert(rng.randrange(len(raw) + 1), rng.randrange(256))
-    return bytes(raw)
-
-
-def mutate_msgpack(rng: random.Random, data: bytes) -> bytes:
-    """Half the time at the byte level; otherwise decode, change the structure, re-encode."""
-    if rng.random() < 0.5:
-        return mutate_bytes(rng, data)
-    value = msgpack.unpackb(data, raw=False)
-    changed = mutate_structure(rng, value)
-    try:
-        packed: bytes = msgpack.packb(changed, use_bin_type=True)
-    except (ValueError, OverflowError):  # too deep or too big for msgpack itself: keep a byte mutation
-        return mutate_bytes(rng, data)
-    return packed
-
-
-def mutate_json_value(rng: random.Random, value: Any) -> Any:
-    """Change one place of a JSON value (objects included): wrong shape, NaN, huge int, deep nesting."""
-    copied = copy.deepcopy(value)
-    spots: list[tuple[Any, Any]] = []
-    stack = [copied]
-    while stack:
-        item = stack.pop()
-        keys = list(item) if isinstance(item, dict) else range(len(item)) if isinstance(item, list) else []
-        for key in keys:
-            spots.append((item, key))
-            stack.append(item[key])
-    if not spots:
-        return json_odd(rng)
-    container, key = rng.choice(spots)
-    if rng.random() < 0.2 and isinstance(container, dict):
-        del container[key]
-    elif rng.random() < 0.1 and isinstance(container, dict):
-        container["extra"] = json_odd(rng)
-    else:
-        container[key] = json_odd(rng)
-    return copied
-
-
-def json_odd(rng: random.Random) -> Any:
-    choice = rng.randrange(6)
-    if choice == 0:
-        return rng.choice((math.nan, math.inf, -math.inf))
-    if choice == 1:
-        return "\ud800" + "x" * rng.randrange(3)
-    if choice == 2:
-        return {"a": odd_json_scalar(rng)}
-    return odd_json_scalar(rng)
-
-
-def odd_json_scalar(rng: random.Random) -> Any:
-    value = odd_value(rng, deepest=200)  # deeper JSON is made as text (mutate_json_text)
-    if isinstance(value, bytes):
-        return "0x" + value.hex() if rng.random() < 0.5 else value.decode("latin-1")
-    return value
-
-
-def dumps_odd(value: Any) -> bytes:
-    """JSON text allowing NaN and lone surrogates (as a hostile client may send)."""
-    return json.dumps(value, allow_nan=True, ensure_ascii=True).encode()
-
-
-def mutate_json_text(rng: random.Random, text: bytes) -> bytes:
-    """Text-level JSON mutations: bytes changed, cut, deep nesting inserted, invalid UTF-8."""
-    action = rng.randrange(5)
-    if action == 0:
-        depth = rng.choice((65, 1_025, 100_000, 1_000_000))
-        at = rng.randrange(len(text) + 1)
-        closed = rng.random() < 0.5
-        return text[:at] + b"[" * depth + (b"]" * depth if closed else b"") + text[at:]
-    if action == 1:
-        return text + b"\xff\xfe"
-    if action == 2:
-        return b'{"a":"' + b"\\" * rng.randrange(1, 5) + b'"' + b"[" * 100 + b"}"
-    return mutate_bytes(rng, text)
-
-
-def mutate_json(rng: random.Random, seed: Any) -> bytes:
-    if rng.random() < 0.6:
-        return dumps_odd(mutate_json_value(rng, seed))
-    return mutate_json_text(rng, dumps_odd(seed))
-
-
-# --- running -------------------------------------------------------------------------------------------
-
-
-def run_target(target: Target, rng: random.Random, tally: Tally) -> None:
-    """Feed `target.count` mutated inputs to its check."""
-    for _ in range(target.count):
-        data = target.mutate(rng, rng.choice(target.seeds))
-        tally.inputs += 1
-        try:
-            accepted = target.check(data)
-        except TYPED as exc:
-            tally.typed[type(exc).__name__] += 1
-            continue
-        except Exception as exc:
-            tally.note_untyped(target.name, f"{type(exc).__name__}: {str(exc)[:80]}", data)
-            continue
-        if not accepted or target.is_original(data):
-            tally.ok += 1
-        else:
-            tally.accepted_invalid[target.name] += 1
-            if len(tally.examples) < 10:
-                tally.examples.append(f"{target.name}: accepted invalid input {repr(data)[:200]}")
 
 
 @dataclasses.dataclass
@@ -383,7 +142,6 @@ def in_process_targets(fx: Fixture, scale: float) -> list[Target]:
         return False
 
     def check_spec(data: bytes) -> bool:
-        from runtime.boundedjson import loads_bounded
 
         ChainSpec.from_json(loads_bounded(data))
         return False
@@ -477,211 +235,6 @@ def _rpc_seeds(fx: Fixture) -> list[Any]:
     ]
     single = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
     return [*single, single[:3], single[6:9]]
-
-
-# --- a real node -------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class NodeFuzz:
-    """Mutated JSON-RPC bodies to a real node over HTTP and WebSocket."""
-
-    rng: random.Random
-    tally: Tally
-    seeds: list[Any]
-    node: NodeProcess | None = None
-    max_rss_kb: int = 0
-    extrinsic_hex: str = ""
-
-    def start(self) -> NodeProcess:
-        self.node = NodeProcess("--dev", "--tmp", "--seal", "instant", "--rpc-methods", "safe").start()
-        return self.node
-
-    def rss_kb(self) -> int:
-        assert self.node is not None and self.node.proc is not None
-        try:
-            for line in Path(f"/proc/{self.node.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    self.max_rss_kb = max(self.max_rss_kb, int(line.split()[1]))
-        except OSError:
-            pass
-        return self.max_rss_kb
-
-    def body(self) -> bytes:
-        seed = self.rng.choice(self.seeds)
-        if self.rng.random() < 0.1:
-            return seed_with_submit(self.rng, self.extrinsic_hex)
-        return mutate_json(self.rng, seed)
-
-    def alive(self) -> bool:
-        assert self.node is not None and self.node.proc is not None
-        if self.node.proc.poll() is None:
-            return True
-        self.tally.crashes += 1
-        self.tally.examples.append(f"node exited with {self.node.proc.returncode}")
-        self.node.close()
-        self.start()
-        return False
-
-    def classify(self, where: str, status: int, answer: Any, body: bytes) -> None:
-        """Count one answer."""
-        self.tally.inputs += 1
-        if status >= 500 and status != 503:
-            self.tally.note_untyped(where, f"HTTP {status}", body)
-            return
-        if status in (408, 413, 503):
-            self.tally.typed[f"HTTP {status}"] += 1
-            return
-        answers = answer if isinstance(answer, list) else [answer]
-        if answer is None:  # notifications only: nothing to answer
-            self.tally.ok += 1
-            return
-        mutants = mutant_submission_ids(body, self.extrinsic_hex)
-        for item in answers:
-            if not isinstance(item, dict):
-                self.tally.note_untyped(where, "answer is not JSON-RPC", answer)
-                return
-            error = item.get("error")
-            if error is not None and error.get("code") == -32603:
-                self.tally.note_untyped(where, error.get("message", "internal"), body)
-                return
-            if error is None and _hashable(item.get("id")) in mutants:
-                self.tally.accepted_invalid[f"{where}:author_submitExtrinsic"] += 1
-                self.tally.examples.append(f"{where}: accepted {body[:300]!r}")
-                return
-        if any(isinstance(a, dict) and "error" in a for a in answers):
-            codes = sorted({a["error"].get("code") for a in answers if isinstance(a, dict) and "error" in a})
-            self.tally.typed[f"rpc {codes[0]}"] += 1
-        else:
-            self.tally.ok += 1
-
-    def http(self, count: int) -> None:
-        assert self.node is not None
-        conn = self._connect()
-        for i in range(count):
-            body = self.body()
-            try:
-                conn.request("POST", "/", body=body, headers={"Content-Type": "application/json"})
-                response = conn.getresponse()
-                raw = response.read()
-                status = response.status
-                if response.getheader("connection", "").lower() == "close":
-                    conn.close()
-                    conn = self._connect()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                conn = self._connect()
-                if self.alive():
-                    self.tally.note_untyped("http", f"no answer: {type(exc).__name__}", body)
-                    self.tally.inputs += 1
-                continue
-            self.classify("http", status, _json_or_none(raw), body)
-            if i % 500 == 0:
-                self.alive()
-                self.rss_kb()
-        conn.close()
-
-    def _connect(self) -> http.client.HTTPConnection:
-        assert self.node is not None
-        host, port = self.node.url.split("//")[1].rstrip("/").rsplit(":", 1)
-        return http.client.HTTPConnection(host, int(port), timeout=30)
-
-    def ws(self, count: int) -> None:
-        asyncio.run(self._ws(count))
-
-    async def _ws(self, count: int) -> None:
-        assert self.node is not None
-        async with aiohttp.ClientSession() as session:
-            ws = await session.ws_connect(self.node.ws_url, max_msg_size=64 * 1024 * 1024)
-            for i in range(count):
-                text = self.body().decode("utf-8", "replace")  # a text frame carries valid UTF-8
-                body = text.encode()
-                expects = expects_answer(body)
-                try:
-                    await ws.send_str(text)
-                    answer = await self._answer(ws, 10.0 if expects else 0.3)
-                except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
-                    answer = exc
-                if isinstance(answer, BaseException) or (answer is None and expects):
-                    if self.alive():
-                        self.tally.note_untyped("ws", f"no answer: {answer!r}", body)
-                        self.tally.inputs += 1
-                    await ws.close()
-                    ws = await session.ws_connect(self.node.ws_url, max_msg_size=64 * 1024 * 1024)
-                    continue
-                self.classify("ws", 200, answer, body)
-                if i % 500 == 0:
-                    self.alive()
-                    self.rss_kb()
-            await ws.close()
-
-    async def _answer(self, ws: aiohttp.ClientWebSocketResponse, timeout: float) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                message = await asyncio.wait_for(ws.receive(), max(0.01, deadline - time.monotonic()))
-            except TimeoutError:
-                return None
-            if message.type != aiohttp.WSMsgType.TEXT:
-                return ConnectionError(f"WebSocket {message.type.name}")
-            data = loads_bounded(message.data, max_bytes=None)
-            if isinstance(data, dict) and "method" in data and "id" not in data:
-                continue  # a subscription's notification
-            return data
-
-
-def seed_with_submit(rng: random.Random, extrinsic_hex: str) -> bytes:
-    """author_submitExtrinsic of a mutated (so invalid) extrinsic."""
-    raw = bytes.fromhex(extrinsic_hex[2:])
-    mutated = raw
-    while mutated == raw:
-        mutated = mutate_msgpack(rng, raw)
-    return json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": "author_submitExtrinsic", "params": ["0x" + mutated.hex()]}
-    ).encode()
-
-
-def mutant_submission_ids(body: bytes, extrinsic_hex: str) -> set[Any]:
-    """The (unique) ids of the requests in `body` that submit extrinsic bytes other than the valid seed."""
-    try:
-        parsed = loads_bounded(body, max_bytes=None)
-    except ValueError:
-        return set()
-    requests = [r for r in (parsed if isinstance(parsed, list) else [parsed]) if isinstance(r, dict)]
-    ids = collections.Counter(_hashable(r.get("id")) for r in requests)
-    found = set()
-    for request in requests:
-        params = request.get("params")
-        by_name = params.get("extrinsic") if isinstance(params, dict) else None
-        submitted = params[0] if isinstance(params, list) and params else by_name
-        if request.get("method") == "author_submitExtrinsic" and submitted != extrinsic_hex:
-            key = _hashable(request.get("id"))
-            if ids[key] == 1:
-                found.add(key)
-    return found
-
-
-def _hashable(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True)
-
-
-def expects_answer(body: bytes) -> bool:
-    try:
-        parsed = loads_bounded(body, max_bytes=None)
-    except ValueError:
-        return True
-    if isinstance(parsed, dict):
-        return "id" in parsed or parsed.get("jsonrpc") != "2.0" or not isinstance(parsed.get("method"), str)
-    return True
-
-
-def _json_or_none(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return loads_bounded(raw, max_bytes=None)
-    except ValueError:
-        return raw
 
 
 def report(tally: Tally, max_rss_mb: int, seconds: float) -> None:
