@@ -5,37 +5,31 @@ JSON depth and batch length (in the dispatcher), open connections in total, per 
 WebSocket, subscriptions per connection, time to send a request's head and its body (slow clients are
 cut off), idle keep-alive time, requests in flight and queued messages (count and bytes) per WebSocket
 connection (a client that does not read is disconnected, so memory stays bounded). CORS is off (a request
-carrying an Origin header is refused) unless origins are given.
+carrying an Origin header is refused) unless origins are given. Plain POSTs take the fast path of
+service/fasthttp.py; everything else is aiohttp's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
-import email.utils
 import ipaddress
 import json
 import logging
 import socket
-import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiohttp import __version__ as _AIOHTTP_VERSION
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from service.fasthttp import AFTER_RESPONSE, FastHttp, HttpConnection, after_response, peer_host
 from service.metrics import Metrics
 from service.rpc import INVALID_REQUEST, Dispatcher, RpcError
 from service.subscriptions import Hub
 
 log = logging.getLogger("cmu.rpc")
-_AFTER: contextvars.ContextVar[list[Callable[[], None]]] = contextvars.ContextVar("after_response")
 _HEALTH = {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
-_TOO_MANY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,27 +77,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _after_response(action: Callable[[], None]) -> None:
-    actions = _AFTER.get(None)
-    if actions is None:
-        action()
-    else:
-        actions.append(action)
-
-
-class HttpConnection:
-    """One HTTP request: no subscriptions."""
-
-    supports_subscriptions = False
-
-    def notify(self, message: dict[str, Any]) -> None:
-        """HTTP cannot push."""
-
-    def after_response(self, action: Callable[[], None]) -> None:
-        """Run after the response is built."""
-        _after_response(action)
-
-
 class WsConnection:
     """One WebSocket client: responses and notifications go through one bounded queue and a writer task."""
 
@@ -124,7 +97,7 @@ class WsConnection:
 
     def after_response(self, action: Callable[[], None]) -> None:
         """Run once the response to the current message is queued."""
-        _after_response(action)
+        after_response(action)
 
     def enqueue(self, text: str) -> None:
         """Queue a message; a client too far behind is disconnected."""
@@ -154,296 +127,6 @@ class WsConnection:
                 return
 
 
-_SERVER_HEADER = f"Python/{sys.version_info[0]}.{sys.version_info[1]} aiohttp/{_AIOHTTP_VERSION}".encode()
-_MAX_HEAD = 8190
-_HEAD_END = b"\r\n\r\n"
-# a request carrying any of these is left to aiohttp (WebSocket, CORS, chunked bodies, 100-continue...)
-_LEAVE_TO_AIOHTTP = frozenset(
-    (b"origin", b"upgrade", b"transfer-encoding", b"expect", b"content-encoding", b"trailer")
-)
-
-
-class _Date:
-    """The Date header value, formatted once a second."""
-
-    second = -1
-    value = b""
-
-    @classmethod
-    def now(cls) -> bytes:
-        second = int(time.time())
-        if second != cls.second:
-            cls.second, cls.value = second, email.utils.formatdate(second, usegmt=True).encode()
-        return cls.value
-
-
-class _FastHttp(asyncio.Protocol):
-    """Plain `POST /` JSON-RPC requests on HTTP/1.1 keep-alive, answered without aiohttp's request
-    machinery. At the first request it does not take (another method or path, an Upgrade, an Origin, a
-    chunked or oversized body, anything unusual), the connection is handed to aiohttp for good, with the
-    bytes received so far, so every other behaviour is aiohttp's own."""
-
-    def __init__(self, server: RpcServer, fallback: Callable[[], asyncio.Protocol]) -> None:
-        self._server = server
-        self._fallback = fallback
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._busy = False
-        self._paused_writing = False
-        self._paused_reading = False
-        self._closing = False
-        self.peer = ""
-        self._phase = ""  # what the timer waits for: idle, head, body, linger ("" while answering)
-        self._discarding = 0  # bytes of a refused body still to drop
-        self._timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            transport.close()
-            return
-        self.peer = peer_host(transport)
-        refusal = self._server.refusal(self.peer)
-        if refusal is not None:
-            log.warning("refusing a connection from %s: %s", self.peer, refusal)
-            transport.write(_TOO_MANY)
-            transport.close()
-            return
-        self._transport = transport
-        self._server._fast.add(self)
-        self._wait_for("idle")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._server._fast.discard(self)
-        self._closing = True
-        self._transport = None
-        self._stop_timer()
-
-    def _wait_for(self, phase: str) -> None:
-        """Start the time-out of `phase` (idle, head or body) unless it is already running."""
-        if phase == self._phase:
-            return
-        self._stop_timer()
-        self._phase = phase
-        limits = self._server.limits
-        timeouts = {"idle": limits.idle_timeout_s, "head": limits.header_timeout_s}
-        seconds = timeouts.get(phase, limits.body_timeout_s)
-        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
-
-    def _stop_timer(self) -> None:
-        self._phase = ""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _expire(self) -> None:
-        """The client took too long: close (an unfinished request is answered 408 first)."""
-        self._timer = None
-        transport = self._transport
-        if transport is None:
-            return
-        if self._phase not in ("idle", "linger"):
-            log.info("closing a connection from %s: its request %s took too long", self.peer, self._phase)
-            transport.write(_TIMED_OUT)
-        self._closing = True
-        transport.close()
-
-    def pause_writing(self) -> None:
-        self._paused_writing = True
-
-    def resume_writing(self) -> None:
-        self._paused_writing = False
-        self._next()
-
-    def data_received(self, data: bytes) -> None:
-        if self._discarding > 0:  # the rest of a refused body
-            self._discarding -= len(data)
-            if self._discarding <= 0 and self._transport is not None:
-                self._transport.close()
-            return
-        self._buffer += data
-        if self._busy or self._paused_writing:
-            limit = self._server.limits.max_body + 2 * _MAX_HEAD
-            if len(self._buffer) > limit and not self._paused_reading and self._transport is not None:
-                self._paused_reading = True
-                self._transport.pause_reading()
-            return
-        self._next()
-
-    def close(self) -> None:
-        """Close the connection (the node is stopping)."""
-        if self._transport is not None:
-            self._transport.close()
-
-    def _next(self) -> None:
-        """Start on the next complete request in the buffer, if any."""
-        if self._busy or self._paused_writing or self._closing or self._transport is None:
-            return
-        if self._paused_reading:
-            self._paused_reading = False
-            self._transport.resume_reading()
-        buffer = self._buffer
-        if not buffer:
-            self._wait_for("idle")
-            return
-        end = buffer.find(_HEAD_END, 0, _MAX_HEAD + 4)
-        if end < 0:
-            if len(buffer) > _MAX_HEAD or not buffer.startswith(b"POST / HTTP/1.1\r\n"[: len(buffer)]):
-                self._hand_over()
-            else:
-                self._wait_for("head")
-            return
-        parsed = self._parse_head(bytes(buffer[:end]))
-        if parsed is None:
-            self._hand_over()
-            return
-        length, keep_alive = parsed
-        start = end + 4
-        if length > self._server.limits.max_body:
-            self._refuse_body(length, len(buffer) - start)
-            return
-        if len(buffer) < start + length:
-            self._wait_for("body")
-            return
-        body = bytes(buffer[start : start + length])
-        del buffer[: start + length]
-        self._stop_timer()
-        self._busy = True
-        task = asyncio.ensure_future(self._serve(body, keep_alive))
-        task.add_done_callback(_consume)
-
-    def _parse_head(self, head: bytes) -> tuple[int, bool] | None:
-        """(Content-Length, keep-alive) of a plain `POST / HTTP/1.1`, or None to leave it to aiohttp."""
-        lines = head.split(b"\r\n")
-        if lines[0] != b"POST / HTTP/1.1":
-            return None
-        length: int | None = None
-        keep_alive = True
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not name or name != name.strip() or not name.isascii() or b" " in name:
-                return None
-            key = name.lower()
-            if key == b"content-length":
-                value = value.strip()
-                if length is not None or not value.isdigit() or len(value) > 12:
-                    return None
-                length = int(value)
-            elif key == b"connection":
-                token = value.strip().lower()
-                if token == b"close":
-                    keep_alive = False
-                elif token != b"keep-alive":
-                    return None
-            elif key in _LEAVE_TO_AIOHTTP:
-                return None
-        if length is None:
-            return None
-        return length, keep_alive
-
-    def _refuse_body(self, length: int, received: int) -> None:
-        """Answer 413 with a JSON-RPC error at once; then drop the body as it comes (for at most the body
-        time-out) and close, so that a client still sending it can read the answer."""
-        transport = self._transport
-        if transport is None:
-            return
-        self._buffer = bytearray()
-        self._closing = True  # no further request on this connection
-        error = body_too_large(length, self._server.limits.max_body)
-        transport.write(_response(b"413 Payload Too Large", b"application/json; charset=utf-8", error, False))
-        self._discarding = length - received
-        if self._discarding <= 0:
-            transport.close()
-        else:
-            self._wait_for("linger")
-
-    def _hand_over(self) -> None:
-        """Give the connection, and what it sent so far, to aiohttp."""
-        transport = self._transport
-        if transport is None:
-            return
-        self._server._fast.discard(self)
-        self._stop_timer()
-        self._server.watch_handed(transport)
-        self._transport = None
-        self._closing = True
-        data, self._buffer = bytes(self._buffer), bytearray()
-        protocol = self._fallback()
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-        if self._paused_reading:
-            transport.resume_reading()
-        if self._paused_writing:
-            protocol.pause_writing()
-        if data:
-            protocol.data_received(data)
-
-    async def _serve(self, body: bytes, keep_alive: bool) -> None:
-        actions: list[Callable[[], None]] = []
-        _AFTER.set(actions)
-        try:
-            text = await self._server.dispatcher.handle(body, HttpConnection())
-            for action in actions:
-                action()
-        except Exception:
-            log.exception("error answering an HTTP request")
-            self._respond(
-                b"500 Internal Server Error",
-                b"text/plain; charset=utf-8",
-                b"500 Internal Server Error\n\nServer got itself in trouble",
-                False,
-            )
-            return
-        finally:
-            self._busy = False
-        if text is None:
-            self._respond(b"204 No Content", None, b"", keep_alive)
-        else:
-            self._respond(b"200 OK", b"application/json; charset=utf-8", text.encode(), keep_alive)
-
-    def _respond(self, status: bytes, content_type: bytes | None, body: bytes, keep_alive: bool) -> None:
-        transport = self._transport
-        if transport is None:
-            return
-        transport.write(_response(status, content_type, body, keep_alive))
-        if keep_alive:
-            self._next()
-        else:
-            self._closing = True
-            transport.close()
-
-
-def _response(status: bytes, content_type: bytes | None, body: bytes, keep_alive: bool) -> bytes:
-    head = [b"HTTP/1.1 ", status, b"\r\n"]
-    if content_type is not None:
-        head += [b"Content-Type: ", content_type, b"\r\nContent-Length: ", b"%d" % len(body), b"\r\n"]
-    head += [b"Date: ", _Date.now(), b"\r\nServer: ", _SERVER_HEADER, b"\r\n"]
-    if not keep_alive:
-        head.append(b"Connection: close\r\n")
-    head += [b"\r\n", body]
-    return b"".join(head)
-
-
-def peer_host(transport: asyncio.BaseTransport) -> str:
-    """The client address of a connection ("" when unknown)."""
-    peer = transport.get_extra_info("peername")
-    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
-
-
-def body_too_large(length: int, limit: int) -> bytes:
-    """The JSON-RPC error answered to a body over the limit."""
-    message = f"Invalid request: body of {length} bytes exceeds the limit of {limit} bytes"
-    return _dumps_bytes({"jsonrpc": "2.0", "id": None, "error": RpcError(INVALID_REQUEST, message).to_json()})
-
-
-def _dumps_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _consume(task: asyncio.Future[None]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
 class RpcServer:
     """The aiohttp application serving JSON-RPC over HTTP and WebSocket."""
 
@@ -464,7 +147,7 @@ class RpcServer:
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
-        self._fast: set[_FastHttp] = set()
+        self.fast_connections: set[FastHttp] = set()
         self._awaiting_head: set[asyncio.BaseTransport] = set()
 
     def _handed(self) -> list[Any]:
@@ -473,14 +156,14 @@ class RpcServer:
 
     def open_connections(self) -> int:
         """Connections open now: on the fast path plus those handed to aiohttp (WebSockets among them)."""
-        return len(self._fast) + len(self._handed())
+        return len(self.fast_connections) + len(self._handed())
 
     def refusal(self, peer: str) -> str | None:
         """Why a new connection from `peer` is refused (too many open in total or from it), or None."""
         total = self.open_connections()
         if total >= self.limits.max_http_connections:
             return f"{total} connections are open (--rpc-max-http-connections)"
-        from_peer = sum(1 for c in self._fast if c.peer == peer)
+        from_peer = sum(1 for c in self.fast_connections if c.peer == peer)
         from_peer += sum(1 for h in self._handed() if h.transport and peer_host(h.transport) == peer)
         if from_peer >= self.limits.max_per_address:
             return f"{from_peer} connections are open from it (--rpc-max-connections-per-ip)"
@@ -526,7 +209,7 @@ class RpcServer:
         if fallback is None:
             raise RuntimeError("aiohttp's AppRunner.setup() did not create a server")
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(lambda: _FastHttp(self, fallback), sock=sock, backlog=128)
+        self._listener = await loop.create_server(lambda: FastHttp(self, fallback), sock=sock, backlog=128)
 
     async def stop(self) -> None:
         """Close every WebSocket and stop serving."""
@@ -534,7 +217,7 @@ class RpcServer:
             self._listener.close()
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"node stopping")
-        for conn in list(self._fast):
+        for conn in list(self.fast_connections):
             conn.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -585,11 +268,11 @@ class RpcServer:
         except TimeoutError:
             return web.Response(status=408, text="request body took too long", headers=headers)
         actions: list[Callable[[], None]] = []
-        token = _AFTER.set(actions)
+        token = AFTER_RESPONSE.set(actions)
         try:
             text = await self.dispatcher.handle(body, HttpConnection())
         finally:
-            _AFTER.reset(token)
+            AFTER_RESPONSE.reset(token)
         for action in actions:
             action()
         if text is None:
@@ -631,7 +314,7 @@ class RpcServer:
 
     async def _serve_message(self, conn: WsConnection, payload: str | bytes) -> None:
         actions: list[Callable[[], None]] = []
-        _AFTER.set(actions)
+        AFTER_RESPONSE.set(actions)
         try:
             text = await self.dispatcher.handle(payload, conn)
             if text is not None:
