@@ -49,3 +49,20 @@ class RuntimeHooks:
     @hookspec
     def integrity_check(self) -> None:
         """After assembly: raise PalletError if this pallet's configuration cannot work."""
+
+
+class TransactionPaymentHooks:
+    """How fees are charged (FRAME's OnChargeTransaction); runtime/fees.py computes, one pallet charges."""
+
+    @hookspec(firstresult=True)
+    def withdraw_fee(self, who: bytes, fee: int) -> bool | None:
+        """Take `fee` from `who`'s free balance before the call runs; True when taken. Raise
+        CannotPayFees, naming why, when it cannot be paid (too little, or the account would fall below
+        what keeps it alive); None: this pallet does not charge fees."""
+
+    @hookspec(firstresult=True)
+    def correct_and_deposit_fee(
+        self, who: bytes, refund: int, author: bytes, author_share: int
+    ) -> bool | None:
+        """After the call: give `refund` (unused weight) back to `who` and `author_share` to the block
+        author; True when done."""

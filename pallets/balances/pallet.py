@@ -10,7 +10,7 @@ from typing import Any
 
 from pallets.system import AccountInfo, System
 from runtime.crypto import parse_address
-from runtime.errors import DispatchError, Overflow
+from runtime.errors import CannotPayFees, DispatchError, Overflow
 from runtime.pallet import ROOT, Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageValue
 from runtime.types import U64_MAX, AccountId, Balance, bounded_str
@@ -185,6 +185,29 @@ class Balances(Pallet):
         if info.free + amount > U64_MAX:
             raise Overflow(f"free balance of {who} would exceed u64")
         self.system.set_account_info(who, dataclasses.replace(info, free=info.free + amount))
+
+    # --- transaction fees (runtime/fees.py computes them; this pallet charges them) -----------------
+
+    @hookimpl
+    def withdraw_fee(self, who: bytes, fee: int) -> bool:
+        """Take a transaction fee from free balance. Keep-alive, as FRAME's fee payment: a fee may not
+        leave the account below the existential deposit."""
+        payer = AccountId(who)
+        info = self.system.account_info(payer)
+        if info.free < fee:
+            raise CannotPayFees(f"fee {fee} exceeds the free balance {info.free}")
+        if info.total - fee < self.EXISTENTIAL_DEPOSIT:
+            raise CannotPayFees(f"fee {fee} would leave the account below the existential deposit")
+        self.system.set_account_info(payer, dataclasses.replace(info, free=info.free - fee))
+        return True
+
+    @hookimpl
+    def correct_and_deposit_fee(self, who: bytes, refund: int, author: bytes, author_share: int) -> bool:
+        """Give back the unused weight's refund, then pay the block author its share."""
+        if refund:
+            self.deposit(AccountId(who), refund)
+        self.deposit(AccountId(author), author_share)
+        return True
 
     def burn(self, amount: int) -> None:
         """Reduce total issuance by tokens already taken from an account."""
