@@ -231,7 +231,7 @@ class Runtime:
 
     def validate_transaction(self, data: bytes) -> dispatching.Checked:
         """Check an extrinsic against the head state for the pool; future nonces are accepted."""
-        self._require_idle()
+        self.require_idle()
         return stf.validate_transaction(self, data, self.head.number + 1)
 
     def dispatch_nested(self, call: Call, origin: Origin) -> str:
@@ -247,7 +247,7 @@ class Runtime:
 
     def import_block(self, block: Block) -> PendingBlock:
         """Execute a received block and verify every field; InvalidBlock leaves the state untouched."""
-        self._require_idle()
+        self.require_idle()
         return stf.apply_block(self, block)
 
     def timestamp_inherent(self, timestamp: int) -> bytes:
@@ -274,8 +274,6 @@ class Runtime:
         """RuntimeError while a block is being executed on this runtime (finish or discard it first)."""
         if self.overlay.pending:
             raise RuntimeError("a block is being executed on this runtime; finish or discard it first")
-
-    _require_idle = require_idle
 
     def view(self, header: Header) -> None:
         """Read the state as of `header` from now on: for readers (the pool's validator, RPC readers) that

@@ -169,7 +169,8 @@ def apply_extrinsic(rt: Runtime, env: BlockEnv, index: int, data: bytes) -> Appl
     rt.phase = index
     checked = check_extrinsic(rt, decode_extrinsic(rt, data), env.number)
     signer = checked.extrinsic.signer
-    assert signer is not None  # check_extrinsic refuses inherents
+    if signer is None:  # check_extrinsic refuses inherents; this keeps the type honest
+        raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
     fees.withdraw_fee(rt.hooks, signer, checked.fee)
     used = rt.system.block_weight.get()
     if used + checked.weight > rt.fees.max_block_weight:
