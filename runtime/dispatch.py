@@ -30,6 +30,7 @@ from runtime.errors import (
     WrongGenesis,
 )
 from runtime.extrinsic import IMMORTAL_ERA, INHERENT_VERSION, MAX_SIGNED_PAYLOAD, SIGNED_VERSION, Era
+from runtime.frame_system import AccountInfo
 from runtime.pallet import NONE, Call
 from runtime.types import CALL_SCHEMA, U64_MAX, AccountId
 
@@ -68,7 +69,12 @@ class Checked:
     extrinsic: Extrinsic
     weight: int
     fee: int
-    account_nonce: int
+    account: AccountInfo  # the signer's record when checked (what the fee is withdrawn from)
+
+    @property
+    def account_nonce(self) -> int:
+        """The signer's next nonce when checked."""
+        return self.account.nonce
 
     @property
     def is_future(self) -> bool:
@@ -173,7 +179,8 @@ def check_extrinsic(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bo
     if signer is None:
         raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
     _check_signature(rt, xt, signer, number)
-    account_nonce = rt.system.next_nonce(signer)
+    account = rt.system.account_info(signer)
+    account_nonce = account.nonce
     if xt.nonce < account_nonce:
         raise StaleNonce(f"nonce {xt.nonce} was used; the next is {account_nonce}")
     if xt.nonce > account_nonce and not allow_future:
@@ -181,7 +188,7 @@ def check_extrinsic(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bo
     weight = rt.fees.extrinsic_base_weight + xt.call.weight()
     if weight > rt.fees.max_block_weight or xt.length > rt.fees.max_block_length:
         raise ExhaustsResources(f"weight {weight} or length {xt.length} can never fit in a block")
-    return Checked(xt, weight, fees.fee_for(rt.fees, xt.length, weight, xt.tip), account_nonce)
+    return Checked(xt, weight, fees.fee_for(rt.fees, xt.length, weight, xt.tip), account)
 
 
 def _check_signature(rt: Runtime, xt: Extrinsic, signer: AccountId, number: int) -> None:

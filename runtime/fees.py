@@ -2,10 +2,11 @@
 
 The way of a fee: fee_for (base + per_byte * length + per_weight * weight + tip) when an extrinsic is
 checked; withdraw_fee before its call runs (the pallet that holds balances implements the
-`withdraw_fee` hook and refuses with CannotPayFees, keep-alive rules included); after the call,
-settle() works out the refund of unused weight and the author's share, and correct_and_deposit_fee
-hands both back through the `correct_and_deposit_fee` hook. Pool validation and block execution both
-charge through withdraw_fee (the pool in a storage layer it then rolls back), so they cannot disagree.
+`withdraw_fee` hook: it answers the payer's record with the fee taken, or refuses with CannotPayFees,
+keep-alive rules included, and writes nothing); the core stores that record with the nonce bump in one
+write; after the call, settle() works out the refund of unused weight and the author's share, and
+correct_and_deposit_fee pays both through the `correct_and_deposit_fee` hook. Pool validation and block
+execution both ask the same withdraw_fee, so they cannot disagree on who can pay.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import dataclasses
 from typing import Any
 
 from runtime.errors import CannotPayFees
+from runtime.frame_system import AccountInfo
 from runtime.genesis import FeeConfig
 from runtime.types import AccountId
 
@@ -39,10 +41,13 @@ def settle(config: FeeConfig, charged: int, declared_weight: int, actual_weight:
     return Settlement(refund=refund, fee=fee, author_share=fee)
 
 
-def withdraw_fee(hooks: Any, who: AccountId, fee: int) -> None:
-    """Take `fee` from `who` through the charging pallet (CannotPayFees when it cannot be paid)."""
-    if hooks.withdraw_fee(who=who, fee=fee) is None:
+def withdraw_fee(hooks: Any, who: AccountId, account: AccountInfo, fee: int) -> AccountInfo:
+    """`who`'s record with `fee` taken, as the charging pallet rules (CannotPayFees when it cannot be
+    paid). Nothing is written: the caller stores the record (with the nonce bump, in one write)."""
+    charged: AccountInfo | None = hooks.withdraw_fee(who=who, account=account, fee=fee)
+    if charged is None:
         raise CannotPayFees("no pallet of this chain charges transaction fees")
+    return charged
 
 
 def correct_and_deposit_fee(hooks: Any, who: AccountId, author: AccountId, settlement: Settlement) -> None:

@@ -101,10 +101,9 @@ class FrameSystem(Protocol):
         """The nonce the account's next extrinsic must carry."""
 
 
-def increment_nonce(system: FrameSystem, who: AccountId) -> None:
-    """Count one more extrinsic of `who` (FRAME's CheckNonce, at apply time)."""
-    info = system.account_info(who)
-    system.set_account_info(who, dataclasses.replace(info, nonce=info.nonce + 1))
+def with_next_nonce(info: AccountInfo) -> AccountInfo:
+    """The record after one more extrinsic of its account (FRAME's CheckNonce, at apply time)."""
+    return dataclasses.replace(info, nonce=info.nonce + 1)
 
 
 def as_frame_system(pallet: Any) -> FrameSystem:

@@ -55,10 +55,11 @@ class TransactionPaymentHooks:
     """How fees are charged (FRAME's OnChargeTransaction); runtime/fees.py computes, one pallet charges."""
 
     @hookspec(firstresult=True)
-    def withdraw_fee(self, who: bytes, fee: int) -> bool | None:
-        """Take `fee` from `who`'s free balance before the call runs; True when taken. Raise
-        CannotPayFees, naming why, when it cannot be paid (too little, or the account would fall below
-        what keeps it alive); None: this pallet does not charge fees."""
+    def withdraw_fee(self, who: bytes, account: Any, fee: int) -> Any:
+        """`who`'s record (a runtime.frame_system.AccountInfo, as read when the extrinsic was checked)
+        with `fee` taken from its free balance, written by the core; raise CannotPayFees, naming why,
+        when it cannot be paid (too little, or the account would fall below what keeps it alive).
+        Write nothing here. None: this pallet does not charge fees."""
 
     @hookspec(firstresult=True)
     def correct_and_deposit_fee(

@@ -2,7 +2,7 @@
 
     begin_block(rt, env)                      System bookkeeping, on_initialize
     apply_timestamp(rt, env, data)            extrinsic 0, the timestamp inherent
-    apply_extrinsic(rt, env, index, data)     check_extrinsic -> withdraw fee -> nonce -> dispatch_call
+    apply_extrinsic(rt, env, index, data)     check_extrinsic -> withdraw fee, nonce -> dispatch_call
                                               -> settle and deposit fee -> ExtrinsicSuccess/Failed
     finish_block(rt, env, extrinsics)         on_finalize, System's events, state root, header
 
@@ -22,7 +22,7 @@ from runtime.block import Block, Header, extrinsics_root
 from runtime.dispatch import ApplyResult, Checked, check_extrinsic, decode_extrinsic
 from runtime.errors import DispatchError, ExhaustsResources, InvalidBlock, InvalidExtrinsic
 from runtime.extrinsic import encode_inherent
-from runtime.frame_system import increment_nonce
+from runtime.frame_system import with_next_nonce
 from runtime.pallet import NONE_ORIGIN, Call, Event, Origin, PostInfo
 from runtime.types import AccountId
 
@@ -171,11 +171,11 @@ def apply_extrinsic(rt: Runtime, env: BlockEnv, index: int, data: bytes) -> Appl
     signer = checked.extrinsic.signer
     if signer is None:  # check_extrinsic refuses inherents; this keeps the type honest
         raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
-    fees.withdraw_fee(rt.hooks, signer, checked.fee)
+    charged = fees.withdraw_fee(rt.hooks, signer, checked.account, checked.fee)
     used = rt.system.block_weight.get()
     if used + checked.weight > rt.fees.max_block_weight:
         raise ExhaustsResources(f"block weight {used} + {checked.weight} exceeds the limit")
-    increment_nonce(rt.system, signer)
+    rt.system.set_account_info(signer, with_next_nonce(charged))  # nonce and fee: one write
     # The extrinsic's base weight is always charged; only the call's unused weight is refunded.
     base = rt.fees.extrinsic_base_weight
     call = checked.extrinsic.call
@@ -189,17 +189,13 @@ def apply_extrinsic(rt: Runtime, env: BlockEnv, index: int, data: bytes) -> Appl
 
 
 def validate_transaction(rt: Runtime, data: bytes, number: int) -> Checked:
-    """For the pool: check against the head's state (future nonces accepted) and charge the fee in a
-    storage layer that is rolled back, through the same withdraw_fee as apply_extrinsic."""
+    """For the pool: check against the head's state (future nonces accepted) and ask the same
+    withdraw_fee as apply_extrinsic whether the fee can be paid (it writes nothing)."""
     xt = decode_extrinsic(rt, data)
     if xt.signer is None:
         raise InvalidExtrinsic("inherents are made by block authors, not submitted")
     checked = check_extrinsic(rt, xt, number, allow_future=True)
-    rt.overlay.begin()
-    try:
-        fees.withdraw_fee(rt.hooks, xt.signer, checked.fee)
-    finally:
-        rt.overlay.rollback()
+    fees.withdraw_fee(rt.hooks, xt.signer, checked.account, checked.fee)
     return checked
 
 

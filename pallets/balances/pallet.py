@@ -189,17 +189,15 @@ class Balances(Pallet):
     # --- transaction fees (runtime/fees.py computes them; this pallet charges them) -----------------
 
     @hookimpl
-    def withdraw_fee(self, who: bytes, fee: int) -> bool:
-        """Take a transaction fee from free balance. Keep-alive, as FRAME's fee payment: a fee may not
-        leave the account below the existential deposit."""
-        payer = AccountId(who)
-        info = self.system.account_info(payer)
-        if info.free < fee:
-            raise CannotPayFees(f"fee {fee} exceeds the free balance {info.free}")
-        if info.total - fee < self.EXISTENTIAL_DEPOSIT:
+    def withdraw_fee(self, who: bytes, account: AccountInfo, fee: int) -> AccountInfo:
+        """The payer's record with a transaction fee taken from its free balance (the core writes it).
+        Keep-alive, as FRAME's fee payment: a fee may not leave the account below the existential
+        deposit."""
+        if account.free < fee:
+            raise CannotPayFees(f"fee {fee} exceeds the free balance {account.free}")
+        if account.total - fee < self.EXISTENTIAL_DEPOSIT:
             raise CannotPayFees(f"fee {fee} would leave the account below the existential deposit")
-        self.system.set_account_info(payer, dataclasses.replace(info, free=info.free - fee))
-        return True
+        return dataclasses.replace(account, free=account.free - fee)
 
     @hookimpl
     def correct_and_deposit_fee(self, who: bytes, refund: int, author: bytes, author_share: int) -> bool:
