@@ -8,9 +8,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from pallets.system import AccountInfo, System
 from runtime.crypto import parse_address
 from runtime.errors import CannotPayFees, DispatchError, Overflow
+from runtime.frame_system import AccountInfo, FrameSystem
 from runtime.pallet import ROOT, Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageValue
 from runtime.types import U64_MAX, AccountId, Balance, bounded_str
@@ -109,9 +109,9 @@ class Balances(Pallet):
         """The amount must be greater than zero."""
 
     @property
-    def system(self) -> System:
-        """The System pallet, which stores the account records."""
-        return self.runtime.pallet(System)
+    def system(self) -> FrameSystem:
+        """The framework's accounts (the System pallet), which store the account records."""
+        return self.runtime.system
 
     # --- calls -----------------------------------------------------------------------------------
 
