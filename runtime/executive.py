@@ -17,7 +17,7 @@ import msgpack
 import pluggy
 
 from runtime import dispatch as dispatching
-from runtime import stf
+from runtime import fees, stf
 from runtime.block import ZERO_HASH, Block, Header, extrinsics_root
 from runtime.crypto import Keypair
 from runtime.errors import BadArguments, CodecError, ExhaustsResources, InvalidExtrinsic, PalletError
@@ -89,6 +89,7 @@ class Runtime:
         self._by_index = {p.index: p for p in self.pallets}
         self.system: FrameSystem = as_frame_system(self.pallet_by_name(SYSTEM_PALLET))
         self.hooks = self._register_hooks()
+        self.fee_hooks = fees.FeeHooks(self.hooks)
         self.trie, self.head, self.genesis_hash = self._open_or_build_genesis()
 
     # --- assembly --------------------------------------------------------------------------------

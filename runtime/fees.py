@@ -12,6 +12,7 @@ execution both ask the same withdraw_fee, so they cannot disagree on who can pay
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from runtime.errors import CannotPayFees
@@ -41,17 +42,44 @@ def settle(config: FeeConfig, charged: int, declared_weight: int, actual_weight:
     return Settlement(refund=refund, fee=fee, author_share=fee)
 
 
-def withdraw_fee(hooks: Any, who: AccountId, account: AccountInfo, fee: int) -> AccountInfo:
+class FeeHooks:
+    """The two fee hooks, resolved once when the runtime is assembled, called in pluggy's firstresult
+    order (the first implementation that answers, in declared pallet order) without pluggy's per-call
+    machinery: they run twice per extrinsic. Hook wrappers (tracing only) do not see them."""
+
+    def __init__(self, hooks: Any) -> None:
+        self.withdraw = _resolved(hooks.withdraw_fee)
+        self.deposit = _resolved(hooks.correct_and_deposit_fee)
+
+
+Impl = tuple[Callable[..., Any], tuple[str, ...]]
+
+
+def _resolved(caller: Any) -> list[Impl]:
+    impls = [i for i in caller.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+    return [(i.function, tuple(i.argnames)) for i in reversed(impls)]
+
+
+def _first_result(impls: list[Impl], kwargs: dict[str, Any]) -> Any:
+    for function, argnames in impls:
+        result = function(*[kwargs[name] for name in argnames])
+        if result is not None:
+            return result
+    return None
+
+
+def withdraw_fee(hooks: FeeHooks, who: AccountId, account: AccountInfo, fee: int) -> AccountInfo:
     """`who`'s record with `fee` taken, as the charging pallet rules (CannotPayFees when it cannot be
     paid). Nothing is written: the caller stores the record (with the nonce bump, in one write)."""
-    charged: AccountInfo | None = hooks.withdraw_fee(who=who, account=account, fee=fee)
+    charged: AccountInfo | None = _first_result(hooks.withdraw, {"who": who, "account": account, "fee": fee})
     if charged is None:
         raise CannotPayFees("no pallet of this chain charges transaction fees")
     return charged
 
 
-def correct_and_deposit_fee(hooks: Any, who: AccountId, author: AccountId, settlement: Settlement) -> None:
+def correct_and_deposit_fee(
+    hooks: FeeHooks, who: AccountId, author: AccountId, settlement: Settlement
+) -> None:
     """Pay the refund back to `who` and the author's share to `author` through the charging pallet."""
-    hooks.correct_and_deposit_fee(
-        who=who, refund=settlement.refund, author=author, author_share=settlement.author_share
-    )
+    kwargs = {"who": who, "refund": settlement.refund, "author": author}
+    _first_result(hooks.deposit, {**kwargs, "author_share": settlement.author_share})

@@ -171,7 +171,7 @@ def apply_extrinsic(rt: Runtime, env: BlockEnv, index: int, data: bytes) -> Appl
     signer = checked.extrinsic.signer
     if signer is None:  # check_extrinsic refuses inherents; this keeps the type honest
         raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
-    charged = fees.withdraw_fee(rt.hooks, signer, checked.account, checked.fee)
+    charged = fees.withdraw_fee(rt.fee_hooks, signer, checked.account, checked.fee)
     used = rt.system.block_weight.get()
     if used + checked.weight > rt.fees.max_block_weight:
         raise ExhaustsResources(f"block weight {used} + {checked.weight} exceeds the limit")
@@ -182,7 +182,7 @@ def apply_extrinsic(rt: Runtime, env: BlockEnv, index: int, data: bytes) -> Appl
     error, message, call_weight = dispatch_call(rt, call, Origin.signed(signer), checked.weight - base)
     actual = base + call_weight
     settlement = fees.settle(rt.fees, checked.fee, checked.weight, actual)
-    fees.correct_and_deposit_fee(rt.hooks, signer, env.author, settlement)
+    fees.correct_and_deposit_fee(rt.fee_hooks, signer, env.author, settlement)
     rt.system.block_weight.set(used + actual)
     _close_extrinsic(rt, error, message, actual, settlement.fee)
     return ApplyResult(crypto.blake2_256(data), error, message, actual, settlement.fee)
@@ -195,7 +195,7 @@ def validate_transaction(rt: Runtime, data: bytes, number: int) -> Checked:
     if xt.signer is None:
         raise InvalidExtrinsic("inherents are made by block authors, not submitted")
     checked = check_extrinsic(rt, xt, number, allow_future=True)
-    fees.withdraw_fee(rt.hooks, xt.signer, checked.account, checked.fee)
+    fees.withdraw_fee(rt.fee_hooks, xt.signer, checked.account, checked.fee)
     return checked
 
 
