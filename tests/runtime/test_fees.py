@@ -14,8 +14,12 @@ from runtime.crypto import address, dev_keypair
 from runtime.errors import CannotPayFees
 from runtime.executive import Runtime
 from runtime.extrinsic import sign_extrinsic
+from runtime.frame_system import AccountInfo
 from runtime.genesis import FeeConfig, dev_spec
+from runtime.pallet import Pallet, hookimpl
 from runtime.storage.backend import MemoryBackend
+from runtime.storage.items import StorageValue
+from runtime.types import U64
 
 
 def test_fee_for_and_settle() -> None:
@@ -72,3 +76,35 @@ def test_a_chain_without_a_charging_pallet_refuses_signed_extrinsics() -> None:
     with pytest.raises(CannotPayFees):
         builder.push(data)
     builder.abandon()
+
+
+class Sponsor(Pallet):
+    """A test chain's fee payer of last resort: every fee is waived (its hooks take a subset of the args)."""
+
+    __test__ = False
+    name, index = "Sponsor", 200
+    waived: StorageValue[int] = StorageValue(U64, default=0, doc="How many fees were waived.")
+
+    @hookimpl
+    def withdraw_fee(self, account: AccountInfo) -> AccountInfo:
+        return account
+
+    @hookimpl
+    def correct_and_deposit_fee(self, refund: int) -> bool:
+        self.waived.set(self.waived.get() + 1)
+        return True
+
+
+def test_the_charging_pallet_is_whichever_implements_the_hooks() -> None:
+    """A chain whose Sponsor pallet implements the fee hooks: fees are waived, nonces still count."""
+    spec = dataclasses.replace(dev_spec(), pallets=("System", "Sponsor"))
+    rt = Runtime(spec, MemoryBackend(), extra_pallets=(Sponsor,), autoload=False)
+    alice = dev_keypair("alice")
+    data = _signed_remark(rt, "alice")
+    rt.validate_transaction(data)
+    builder = rt.new_block(rt.head.timestamp + 6_000, alice.account)
+    result = builder.push(data)
+    assert result.ok and result.fee > 0  # the fee is computed by the core; the sponsor waives it
+    rt.commit(builder.finish(alice))
+    assert rt.system.account_info(alice.account) == AccountInfo(nonce=1, free=0, held=0)
+    assert rt.pallet(Sponsor).waived.get() == 1
