@@ -283,7 +283,12 @@ class Access(Pallet):
         except ModelRegistry.UnknownModel:
             return None
 
-    # --- typed API for the training pallet -------------------------------------------------------
+    # --- the training pallet's contract: the good_contribution_recorded hook ----------------------
+
+    @hookimpl
+    def good_contribution_recorded(self, model: int, who: bytes) -> None:
+        """Training counted a good contribution: count it here too, for revenue sharing."""
+        self.record_good_contribution(model, AccountId(bytes(who)))
 
     def record_good_contribution(self, model: int, who: AccountId) -> bool:
         """Count one good (refunded) training contribution of `who` to `model`, for revenue sharing.

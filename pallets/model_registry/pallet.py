@@ -8,9 +8,12 @@ claims and their deposits are the store's (see store.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 from pallets.model_registry import artifact as art
+from pallets.model_registry import kinds as chain_kinds
 from pallets.model_registry.store import UPLOAD_REASON, ArtifactStore
 from pallets.model_registry.types import (
     MAX_FEATURES,
@@ -24,23 +27,12 @@ from pallets.model_registry.types import (
     Name,
 )
 from runtime.errors import DispatchError
-from runtime.hookspecs import hookspec
-from runtime.pallet import Event, Origin, call, ensure, fail
+from runtime.pallet import Event, Origin, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
 from runtime.types import H256, U32, AccountId
 
 __all__ = ["UPLOAD_REASON", "ModelRegistry"]
 _DECODED_MODELS = 256
-
-
-class RegistryHooks:
-    """Hooks the registry calls on other pallets (added to the runtime's hook specs with the registry)."""
-
-    @hookspec
-    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
-        """set_artifact passed its checks and `model` is about to use `artifact` (set by `who`), the
-        registry's state not yet changed; Versioning makes it the model's next version. A DispatchError
-        raised here refuses the call."""
 
 
 def _register_weight(input_spec: InputSpec, labels: tuple[str, ...]) -> int:
@@ -51,7 +43,6 @@ class ModelRegistry(ArtifactStore):
     """Tokenized models and their artifacts."""
 
     name, index = "ModelRegistry", 10
-    hookspecs = RegistryHooks
 
     next_model: StorageValue[int] = StorageValue(U32, default=0, doc="The id the next model gets.")
     models: StorageMap[int, ModelInfo] = StorageMap(U32, ModelInfo, doc="Model tokens by id.")
@@ -162,14 +153,28 @@ class ModelRegistry(ArtifactStore):
         ensure(not info.retired, self.Retired, f"model {model} is retired")
         return info
 
+    @functools.cached_property
+    def kinds(self) -> Mapping[str, Any]:
+        """This runtime's model kinds by name, gathered once from the `model_kinds` hook (kinds are code,
+        not state): the built-ins this pallet contributes plus those other pallets add."""
+        return chain_kinds.gather(self.runtime.hooks.model_kinds())
+
     def kind(self, name: str) -> Any:
         """The model kind called `name` (built-in or added by a pallet), or UnknownKind."""
-        from pallets.model_registry.kinds import find_kind
-
-        found = find_kind(self.runtime, name)
+        found = self.kinds.get(name)
         if found is None:
             fail(self.UnknownKind, f"no model kind {name!r}")
         return found
+
+    @hookimpl
+    def integrity_check(self) -> None:
+        """The chain spec may only choose built-in kinds that exist."""
+        chain_kinds.builtin_kinds(self.runtime.spec.genesis.get(self.name, {}))
+
+    @hookimpl
+    def model_kinds(self) -> list[Any]:
+        """The built-in kinds of the models package the chain spec chooses (all by default)."""
+        return chain_kinds.builtin_kinds(self.runtime.spec.genesis.get(self.name, {}))
 
     # --- tokens ----------------------------------------------------------------------------------
 
