@@ -14,9 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pallets.access import query as access_query
-from pallets.access.signed_query import named_params
-from pallets.model_registry import query
+from formats.signed_query import named_params
 from runtime.block import Header
 from runtime.executive import META_HEAD, Runtime
 from runtime.genesis import ChainSpec
@@ -27,6 +25,8 @@ from service.chaindb import ChainDb
 from service.query_auth import QueryAuth
 from service.rpc import RpcError, bad_params, method
 from service.rpc_api import parse_account, parse_hex, parse_number
+from service.rpc_views import access as access_query
+from service.rpc_views import model_registry as query
 
 QUERY_REFUSED = 4000
 _VIEWS = 8

@@ -29,7 +29,8 @@ def builtin_kinds(section: Mapping[str, Any]) -> list[Any]:
         raise PalletError(f"ModelRegistry.{SPEC_FIELD} must be a list of kind names, got {names!r}")
     unknown = sorted(set(names) - set(BUILTIN_KINDS))
     if unknown:
-        raise PalletError(f"ModelRegistry.{SPEC_FIELD}: no built-in kinds {unknown}; known: {sorted(BUILTIN_KINDS)}")
+        known = sorted(BUILTIN_KINDS)
+        raise PalletError(f"ModelRegistry.{SPEC_FIELD}: no built-in kinds {unknown}; known: {known}")
     return [BUILTIN_KINDS[name] for name in sorted(set(names))]
 
 

@@ -26,7 +26,7 @@ from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import quorum as bls_quorum
 from pallets.versioning import store, training
-from pallets.versioning.pending import PendingTraining, WeightsCache
+from pallets.versioning.pending import PendingTraining
 from pallets.versioning.types import (
     LATEST,
     STABLE,
@@ -95,7 +95,6 @@ class Versioning(Pallet):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         self.pending: dict[int, PendingTraining] = {}
-        self.weights_cache = WeightsCache()
 
     # --- events ----------------------------------------------------------------------------------
 

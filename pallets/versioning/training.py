@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import models
+from formats import artifact as art
 from models.weights import check_delta, with_flat
-from pallets.model_registry import artifact as art
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
 from pallets.versioning.pending import I64, PendingTraining, as_int64
@@ -62,14 +62,9 @@ def _undo(pallet: Versioning, model: int, pending: PendingTraining, idx: I64, ol
 
 
 def latest_weights(pallet: Versioning, model: int) -> tuple[int, models.Weights]:
-    """(latest version number, its full weights), decoded once per version (WeightsCache)."""
+    """(latest version number, its full weights), decoded once per version (the registry's cache)."""
     number = pallet.latest(model)
-    root = pallet.version(model, number).artifact
-    cached = pallet.weights_cache.get(model, number, root)
-    if cached is None:
-        cached = pallet.weights_at(model, number)
-        pallet.weights_cache.put(model, number, root, cached)
-    return number, cached
+    return number, pallet.weights_at(model, number)
 
 
 def current_weights(pallet: Versioning, model: int) -> models.Weights:
@@ -102,7 +97,7 @@ def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
         return
     data = store.encode_weights(pallet, info, pending.weights)
     root, delta = art.artifact_root(data), b""
-    store.remember(root, pending.weights)
+    store.remember(pallet, root, pending.weights)
     depth = pallet.version(model, pending.base).depth + 1
     if depth >= pallet.CHECKPOINT_EVERY:
         pallet.registry.store_artifact(info.owner, data, 0)
@@ -115,4 +110,3 @@ def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
     )
     pallet.mint(version, delta)
     pending.buffer.flags.writeable = False  # the block is over: these are the new version's weights
-    pallet.weights_cache.put(model, version.number, root, pending.weights)
