@@ -46,6 +46,12 @@ class RuntimeHooks:
         """May `who` (None: an anonymous RPC caller) do `action` on `model`? The access pallet answers;
         None defers (without an access pallet the registry applies its own public rules)."""
 
+    @hookspec(firstresult=True)
+    def model_role_at_least(self, who: bytes, model: int, role: str) -> bool | None:
+        """Does `who` hold `role` ("Reader", "Trainer", "Maintainer" or "Admin") or a higher one on
+        `model` now (the model's owner holds every role)? The access pallet answers; None defers (a
+        chain without one: the caller decides, Training lets the owner alone act as a Trainer)."""
+
     @hookspec
     def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
         """ModelRegistry.set_artifact passed its checks and `model` is about to use `artifact` (set by
