@@ -1,7 +1,7 @@
-"""Training updates of the block being built, kept in memory until on_finalize turns each model's
-updates into one version (the runtime is deterministic, so a plain dict on the pallet instance is enough;
-on_initialize empties it, so a discarded block leaves nothing behind; each update registers an undo
-with the storage overlay, so a failed call takes its updates with it)."""
+"""Training updates of the block being built, kept in block-scoped memory (runtime.blockscoped) until
+on_finalize turns each model's updates into one version: on_initialize empties it, so a discarded block
+leaves nothing behind, and every change registers its undo with the storage layers, so a failed call
+takes its updates with it."""
 
 from __future__ import annotations
 

@@ -39,8 +39,9 @@ def record_update(
     _check(pallet, info, pending, idx, vals, trusted)
     old = pending.apply(idx, vals)
     pending.contributions.append(contribution_id)
-    pallet.pending[model] = pending
-    pallet.runtime.overlay.on_rollback(lambda: _undo(pallet, model, pending, idx, old, fresh))
+    if fresh:
+        pallet.pending.set(model, pending)  # undone with the call's layer
+    pallet.pending.on_rollback(lambda: _undo(pending, idx, old))
 
 
 def _check(pallet: Versioning, info: ModelInfo, pending: PendingTraining, idx: I64, vals: I64,
@@ -53,12 +54,10 @@ def _check(pallet: Versioning, info: ModelInfo, pending: PendingTraining, idx: I
         fail(pallet.InvalidDelta, str(exc))
 
 
-def _undo(pallet: Versioning, model: int, pending: PendingTraining, idx: I64, old: I64, fresh: bool) -> None:
-    """Undo one recorded update (its call's storage layer was rolled back); undos run last first."""
+def _undo(pending: PendingTraining, idx: I64, old: I64) -> None:
+    """Undo one recorded update inside the running weights (its call's layer was rolled back)."""
     pending.buffer[idx] = old
     pending.contributions.pop()
-    if fresh:
-        pallet.pending.pop(model, None)
 
 
 def latest_weights(pallet: Versioning, model: int) -> tuple[int, models.Weights]:
@@ -78,15 +77,15 @@ def current_weights(pallet: Versioning, model: int) -> models.Weights:
 
 def settle(pallet: Versioning, model: int) -> None:
     """Mint the model's pending training version now (see Versioning.settle_training)."""
-    pending = pallet.pending.pop(model, None)
+    pending = pallet.pending.get(model)
     if pending is None:
         return
-    buffer = pending.buffer.copy()
+    buffer = pending.buffer.copy()  # finalize freezes the running buffer; a rollback gets this copy
     kept = PendingTraining(
         pending.base, pending.base_weights, buffer, with_flat(pending.base_weights, buffer.view()),
         list(pending.contributions),
     )
-    pallet.runtime.overlay.on_rollback(lambda: pallet.pending.__setitem__(model, kept))
+    pallet.pending.pop(model, restore=kept)
     finalize(pallet, model, pending)
 
 
