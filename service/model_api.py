@@ -2,7 +2,7 @@
 
 Queries run on a read-only Runtime over committed state (the node's validation runtime for the head,
 or a view over the history index for an older block given as `at`). They never write and cost no fee.
-Predictions and downloads pass the Access check (pallets/access/query.py) for the caller named by a
+Predictions and downloads pass the Access check (service/rpc_views/access.py) for the caller named by a
 signed query (`auth`, checked by service/query_auth.py), at the best block and at `at`; public models
 need no signature. A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
 """
