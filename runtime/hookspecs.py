@@ -46,6 +46,23 @@ class RuntimeHooks:
         """May `who` (None: an anonymous RPC caller) do `action` on `model`? The access pallet answers;
         None defers (without an access pallet the registry applies its own public rules)."""
 
+    @hookspec(firstresult=True)
+    def model_role_at_least(self, who: bytes, model: int, role: str) -> bool | None:
+        """Does `who` hold `role` ("Reader", "Trainer", "Maintainer" or "Admin") or a higher one on
+        `model` now (the model's owner holds every role)? The access pallet answers; None defers (a
+        chain without one: the caller decides, Training lets the owner alone act as a Trainer)."""
+
+    @hookspec
+    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
+        """ModelRegistry.set_artifact passed its checks and `model` is about to use `artifact` (set by
+        `who`), the registry's state not yet changed; Versioning makes it the model's next version. A
+        DispatchError raised here refuses the call."""
+
+    @hookspec
+    def good_contribution_recorded(self, model: int, who: bytes) -> None:
+        """Training counted one more good (refunded) contribution of `who` to `model`; Access counts it
+        for revenue sharing. Called in the refund call, after Training's own checks and writes."""
+
     @hookspec
     def integrity_check(self) -> None:
         """After assembly: raise PalletError if this pallet's configuration cannot work."""

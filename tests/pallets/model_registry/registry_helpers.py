@@ -7,9 +7,9 @@ import random
 from typing import Any
 
 import models
+from formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.pallet import UPLOAD_REASON
 from pallets.model_registry.types import InputSpec
 from runtime.testing import CallResult, MockRuntime, assert_ok

@@ -126,7 +126,7 @@ def register_args() -> dict[str, Any]:
 
 def upload_extrinsics(chain: Chain, who: str, data: bytes, upload_id: int) -> list[bytes]:
     """begin_upload, every chunk and finish_upload of `data` (the upload gets id `upload_id`)."""
-    from pallets.model_registry import artifact as art
+    from formats import artifact as art
 
     root = art.artifact_root(data)
     out = [chain.sign(who, "ModelRegistry.begin_upload", root=root, size=len(data))]
