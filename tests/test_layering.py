@@ -14,8 +14,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 NODE_SIDE = ("service", "scenarios", "node")
 ABOVE_RUNTIME = ("pallets", "models", "client", *NODE_SIDE)
