@@ -49,8 +49,9 @@ def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem
     free = pallet.balances.free_balance(who)
     if free < sum(deposits):  # messages are formatted only on failure (this is the hot path)
         fail(pallet.CannotPayDeposit, f"deposits {sum(deposits)}, free {free}")
+    terms = pallet.model_terms[model]  # set with the configuration: the terms this contribution keeps
     for item, row, deposit in zip(items, rows, deposits, strict=True):
-        _add_one(pallet, who, model, view, item, row, deposit, now)
+        _add_one(pallet, who, model, view, item, row, deposit, now, terms)
 
 
 def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelInfo,
@@ -94,7 +95,7 @@ def _row(pallet: Training, view: ModelView, item: DataItem) -> models.FixedRow:
 
 
 def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item: DataItem,
-             row: models.FixedRow, deposit: int, now: int) -> None:
+             row: models.FixedRow, deposit: int, now: int, terms: int) -> None:
     contribution = pallet.next_contribution.get()
     pallet.next_contribution.set(contribution + 1)
     if deposit:
@@ -105,7 +106,7 @@ def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item
     versioning.record_training_update(model, contribution, result.indices, result.values, trusted=True)
     data_hash = rules.data_hash(item.features, item.label)
     pallet.contributions[contribution] = Contribution(
-        model, who, data_hash, item.label, deposit, deposit, now, version, Status.OPEN
+        model, who, data_hash, item.label, deposit, deposit, now, version, Status.OPEN, terms
     )
     pallet.by_model[model, contribution] = True
     pallet.by_contributor[who, contribution] = True

@@ -39,7 +39,7 @@ from pallets.versioning.types import (
     Tag,
     VersionRecord,
 )
-from runtime import bls
+from runtime import bls, codec
 from runtime.errors import DispatchError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap
@@ -87,6 +87,9 @@ class Versioning(Pallet):
     )
     approvals: StorageDoubleMap[int, tuple[int, AccountId], bool] = StorageDoubleMap(
         U32, tuple[U32, AccountId], bool, doc="Pending approvals to move stable, by (version, Maintainer)."
+    )
+    explicit: StorageDoubleMap[int, int, bool] = StorageDoubleMap(
+        U32, U32, bool, doc="Versions made by a Maintainer or the owner (publish, rollback, set_artifact)."
     )
     bls_keys: StorageMap[AccountId, bytes] = StorageMap(
         AccountId, BlsPublicKey, doc="BLS public keys registered with a proof of possession."
@@ -250,6 +253,17 @@ class Versioning(Pallet):
         """The newest version's number."""
         return store.count(self, model) - 1
 
+    def first_explicit_after(self, model: int, number: int) -> int | None:
+        """The first version after `number` that a Maintainer or the owner made (publish, rollback,
+        set_artifact), not training; None if every later version is a training version. Training uses it
+        to judge a contribution by the model as its contributions left it (see docs/training.md)."""
+        prefix = self.explicit.prefix_of(model)
+        begin = self.explicit.key(model, number + 1)
+        for raw_key, _ in self.runtime.overlay.iterate(prefix, begin):
+            found: int = codec.unpack(raw_key[len(prefix):])
+            return found
+        return None
+
     def weights_at(self, model: int, number: int) -> models.Weights:
         """The full weights of a version, rebuilt from the nearest full artifact and the deltas after it."""
         return store.weights_at(self, model, number)
@@ -339,6 +353,8 @@ class Versioning(Pallet):
         """Store a new version (and version 0 first if needed), then emit VersionCreated."""
         store.ensure_genesis_version(self, version.model)
         store.append(self, version, delta)
+        if version.cause is not Cause.TRAINING:
+            self.explicit[version.model, version.number] = True
         if version.tag is not None:
             self.tags[version.model, version.tag] = version.number
         created = self.VersionCreated(

@@ -50,7 +50,8 @@ def test_add_data_works(rt):
     assert rt.free_balance("bob") == free - deposit and held(rt, "bob") == deposit
     data_hash = rules.data_hash(features, 1)
     assert training(rt).contribution(cid) == Contribution(
-        model, rt.account("bob"), data_hash, 1, deposit, deposit, rt.now, 0, Status.OPEN
+        model, rt.account("bob"), data_hash, 1, deposit, deposit, rt.now, 0, Status.OPEN,
+        training(rt).model_terms[model],
     )
     assert rt.last_event() == Training.DataAdded(
         model=model, contribution=cid, contributor=rt.account("bob"), deposit=deposit, label=1,
