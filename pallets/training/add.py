@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 TRAIN = "train"
 """The model_access action training needs (Access: PERMISSIONS)."""
+PLAINTEXT = "plaintext_weights"
+"""The model_access action asked before plaintext weights go on chain (refused for Permissioned models)."""
 
 
 def deposit_at(pallet: Training, model: int, config: TrainingConfig, now_ms: int) -> int:
@@ -35,6 +37,7 @@ def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem
     if not config.enabled:
         fail(pallet.TrainingDisabled, f"training of model {model} is disabled")
     info = pallet.registry.live_model(model)
+    ensure_plaintext(pallet, who, model)
     ensure_may_train(pallet, who, model, info, config)
     if batch:
         ensure(items, pallet.EmptyBatch)
@@ -52,6 +55,14 @@ def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem
     terms = pallet.model_terms[model]  # set with the configuration: the terms this contribution keeps
     for item, row, deposit in zip(items, rows, deposits, strict=True):
         _add_one(pallet, who, model, view, item, row, deposit, now, terms)
+
+
+def ensure_plaintext(pallet: Training, who: AccountId, model: int) -> None:
+    """ConfidentialModel when the model's weights are confidential (Permissioned): the chain trains only
+    plaintext weights."""
+    if pallet.runtime.hooks.model_access(who=who, model=model, action=PLAINTEXT) is False:
+        fail(pallet.ConfidentialModel, f"model {model} is permissioned: its weights are encrypted and the "
+             "chain cannot train them")
 
 
 def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelInfo,

@@ -156,6 +156,10 @@ class Training(Pallet):
     class TrainingDisabled(DispatchError):
         """The model's owner has not enabled training."""
 
+    class ConfidentialModel(DispatchError):
+        """The model is Permissioned: its weights are confidential (encrypted), so the chain cannot train
+        them; open contributions still settle."""
+
     class NotAllowed(DispatchError):
         """The access policy does not let the caller train this model."""
 
@@ -282,6 +286,7 @@ class Training(Pallet):
         ensure(cost_weight <= self.MAX_COST_WEIGHT, self.CostTooHigh)
         ensure(1 <= batch_limit <= self.MAX_BATCH, self.BadBatchLimit)
         ensure(self.registry.kind(info.kind).trainable, self.NotTrainable)
+        add.ensure_plaintext(self, who, model)
         config = TrainingConfig(
             enabled, mechanism, refund_wait_s, owner_claim_wait_s, any_claim_wait_s, cost_weight, batch_limit
         )

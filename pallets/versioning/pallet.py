@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from runtime.executive import Runtime
 
 MAINTAIN = "publish_version"
+PLAINTEXT = "plaintext_weights"  # the model_access action asked before plaintext weights go on chain
 """The model_access action that makes a Maintainer (the Access pallet's table: Maintainer and up)."""
 MAX_METRICS, MAX_SIGNERS = 16, 64
 Metrics = Annotated[list[Metric], ByteLength(most=MAX_METRICS)]
@@ -231,6 +232,10 @@ class Versioning(Pallet):
     class BadAggregateSignature(DispatchError):
         """The aggregate signature does not verify over (model, version, artifact root) for the signers."""
 
+    class ConfidentialModel(DispatchError):
+        """The model is Permissioned: its weights are confidential, so plaintext weights are refused (publish
+        them encrypted with Access.publish_confidential; `cmu model publish` does it)."""
+
     class InvalidDelta(DispatchError):
         """A training update's indices/values are malformed or break the kind's weight bounds."""
 
@@ -335,6 +340,14 @@ class Versioning(Pallet):
         answer = self.runtime.hooks.model_access(who=who, model=model, action=action)
         return bool(who == info.owner if answer is None else answer)
 
+    def _ensure_plaintext_allowed(self, who: AccountId, model: int) -> None:
+        """ConfidentialModel when the access policy keeps the model's weights confidential (Permissioned):
+        no new plaintext version, published or rolled back to (the model_access hook, PLAINTEXT)."""
+        allowed = self.runtime.hooks.model_access(who=who, model=model, action=PLAINTEXT)
+        if allowed is False:
+            fail(self.ConfidentialModel, f"model {model} is permissioned: its weights are published "
+                 "encrypted (Access.publish_confidential), never as a plaintext version")
+
     def _usable(self, model: int, number: int) -> VersionRecord:
         found = self.version(model, number)
         ensure((model, number) not in self.deprecated, self.DeprecatedVersion, f"{number} is deprecated")
@@ -379,6 +392,7 @@ class Versioning(Pallet):
         """A Maintainer publishes an artifact it uploaded as the model's next version (optional tag)."""
         who, info = self._maintainer(origin, model, MAINTAIN)
         self.registry.live_model(model)
+        self._ensure_plaintext_allowed(who, model)
         self.registry.ensure_claimed_by(artifact, who)
         store.decode_weights(self, info, self.registry.artifact_bytes(artifact))
         ensure(tag is None or (model, tag) not in self.tags, self.TagInUse, f"tag {tag!r} is taken")
@@ -394,6 +408,7 @@ class Versioning(Pallet):
         """A Maintainer makes a new version with an older version's weights (history is not rewritten)."""
         who, info = self._maintainer(origin, model, MAINTAIN)
         self.registry.live_model(model)
+        self._ensure_plaintext_allowed(who, model)
         target = self._usable(model, version)
         self.settle_training(model)
         delta, depth = b"", target.depth + 1 if not target.full else 0
