@@ -116,11 +116,16 @@ def make_permissioned(
 ) -> dict[str, Any]:
     """Make a model Permissioned the only way the chain allows: encrypt `plaintext` (the weights) here
     under a fresh data key, upload and publish the ciphertext as the model's confidential version (the
-    key posted to the signer), post the key to each account of `share`, then set the policy. Plaintext
-    weights the model had on chain before stay readable in its history."""
+    key posted to the signer), grant Reader to each account of `share` that holds no role and post the key
+    to it, then set the policy. Plaintext weights the model had on chain before stay readable in its
+    history."""
     key = new_data_key()
     root = publish(chain, keypair, model, plaintext, key, timeout=timeout)
+    best = int(chain.client.request("chain_getHeader")["number"])
     for who in share:
+        if not _live_grant(chain, model, hex_of(who), best):
+            grant = {"model": model, "who": hex_of(who), "role": "Reader", "expires_at": None}
+            models._watch(chain, keypair, "Access.grant", grant, timeout)
         post_key(chain, keypair, model, who, key, timeout=timeout)
     args = {"model": model, "visibility": "Permissioned", "training": training}
     models._watch(chain, keypair, "Access.set_policy", args, timeout)

@@ -78,7 +78,8 @@ def _add_confidential(group: Any, common: argparse.ArgumentParser) -> None:
     visibility.add_argument("--weights", type=Path, help="permissioned: the plaintext weights to encrypt "
                             "(required: weights already on chain in plaintext are public history)")
     visibility.add_argument("--training", choices=["Open", "Trainers"], default="Open")
-    visibility.add_argument("--share", default="", help="comma-separated accounts to post the key to")
+    visibility.add_argument("--share", default="", help="accounts (comma-separated) to post the key to "
+                            "(made Readers if they hold no role)")
     visibility.set_defaults(handler=cmd_set_visibility)
     share.set_defaults(handler=cmd_share_key)
 
@@ -100,7 +101,7 @@ def _add_register(reg: argparse.ArgumentParser) -> None:
                      "are encrypted here before upload and the key posted to you (and --share)")
     reg.add_argument("--weights", type=Path, help="with --permissioned: the plaintext weights file")
     reg.add_argument("--training", choices=["Open", "Trainers"], default="Open", help="with --permissioned")
-    reg.add_argument("--share", default="", help="with --permissioned: accounts to post the key to")
+    reg.add_argument("--share", default="", help="with --permissioned: accounts made Readers, given the key")
     reg.set_defaults(handler=cmd_register)
 
 
