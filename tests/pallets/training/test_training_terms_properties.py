@@ -120,7 +120,7 @@ def apply(world: World, op: tuple[Any, ...]) -> None:
         world.dispatch("Versioning.rollback", "alice", model=model, version=version, notes_hash=None)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(ops, min_size=8, max_size=40))
 def test_deposit_terms_are_kept_whatever_the_owner_does(steps):
     rt = build_runtime("Versioning", "Access", "Training")
