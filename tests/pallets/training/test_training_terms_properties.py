@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from training_helpers import SCALE, register, training
 
+from pallets.balances import Balances
 from pallets.training import Training
 from pallets.training.rows import ModelView
 from pallets.training.types import Mechanism, Status, TakeReason
@@ -129,12 +130,12 @@ def test_deposit_terms_are_kept_whatever_the_owner_does(steps):
                       refund_wait_s=30, owner_claim_wait_s=60, any_claim_wait_s=90, cost_weight=1_000_003,
                       batch_limit=4))
     world = World(rt, model, (30, 60, 90))
-    issuance = rt.runtime.balances.total_issuance.get()
+    issuance = rt.pallet(Balances).total_issuance.get()
     for op in steps:
         apply(world, op)
         if op[0] == "wait":  # a block ended
-            assert rt.runtime.balances.total_issuance.get() == issuance
+            assert rt.pallet(Balances).total_issuance.get() == issuance
             rt.check_invariants()
     rt.next_block()
-    assert rt.runtime.balances.total_issuance.get() == issuance
+    assert rt.pallet(Balances).total_issuance.get() == issuance
     rt.check_invariants()
