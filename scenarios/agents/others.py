@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import models
-from pallets.model_registry import artifact as art
+from formats import artifact as art
 from pallets.model_registry.types import InputSpec as ChainSpec
 from scenarios.agents.base import Agent, register_agent
 from scenarios.agents.contributors import FEE_MARGIN, Contributor
@@ -188,13 +188,14 @@ def seal(plaintext: bytes, owner: bytes, model: int) -> bytes:
     derived nonce: deterministic, so a scenario replays to the same chain (a real owner draws both)."""
     import nacl.secret
 
-    from pallets.access import envelope
+    from formats import envelope
     from runtime.crypto import blake2_256
 
     key = blake2_256(b"scenario-data-key" + owner + model.to_bytes(4, "little"))
     nonce = blake2_256(key + plaintext)[: nacl.secret.SecretBox.NONCE_SIZE]
     box = nacl.secret.SecretBox(key)
-    return envelope.header(envelope.key_id_of(key)) + bytes(box.encrypt(plaintext, nonce))
+    sealed: bytes = envelope.header(envelope.key_id_of(key)) + bytes(box.encrypt(plaintext, nonce))
+    return sealed
 
 
 def claim_revenue(world: World, agent: Agent) -> None:
