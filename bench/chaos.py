@@ -302,17 +302,21 @@ class Chaos:
         for number, (_at, header) in self.finalized.items():
             if number <= final and any(n.rpc("chain_getBlockHash", number) != header["hash"] for n in nodes):
                 lost += 1
-        gaps = nonce_gaps(chain)
+        missing = nonce_gaps(chain)
         issuance_delta = (
             total_issuance(nodes[0], nodes[0].rpc("chain_getBlockHash", final)) - genesis_issuance
         )
         times = sorted(at for at, _header in self.finalized.values() if at >= started)
         points = [started, *times, self.stopped_at]
-        stall = max(b - a for a, b in itertools.pairwise(points)) if len(points) > 1 else float("inf")
+        gaps = sorted(((b - a, a) for a, b in itertools.pairwise(points)), reverse=True)
+        stall = gaps[0][0] if gaps else float("inf")
+        for gap, since in gaps[:3]:
+            wall = time.strftime("%H:%M:%S", time.localtime(time.time() - (time.monotonic() - since)))
+            self.log(f"finality stalled {gap:.1f} s from {wall}")
         after = sum(1 for at, _h in self.finalized.values() if at > self.faults_over)
         transfers = sum(len(c[2]) - 1 for c in chain)
         return {
-            "final": final, "transfers": transfers, "nonce_gaps": gaps, "issuance_delta": issuance_delta,
+            "final": final, "transfers": transfers, "nonce_gaps": missing, "issuance_delta": issuance_delta,
             "shutdown_hangs": self.shutdown_hangs, "faults": self.faults, "lost_after_finality": lost,
             "root_mismatches": mismatches,
             "max_finality_stall_s": stall, "finalized_after_faults": after,

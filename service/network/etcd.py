@@ -37,6 +37,11 @@ PROBE_INTERVAL_S = 0.25
 PROBE_TIMEOUT_S = 1.0
 #: Longest answer (and watch line) read from etcd: the largest block (8 MiB) as base64 JSON, with room.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: Deepest JSON accepted from etcd (its answers nest about 5 deep).
+MAX_JSON_DEPTH = 32
+_QUOTE = ord('"')
+_OPEN = b"[{"
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'"[]{}')
 #: The key the probes read (it need not exist: the read still needs the leader and a quorum).
 PROBE_KEY = b"/cmu-health-probe"
 
@@ -70,10 +75,30 @@ def _unb64(text: str | None) -> bytes:
         raise EtcdError(f"etcd sent a value that is not base64: {exc}") from exc
 
 
+def _check_depth(raw: bytes) -> None:
+    """EtcdError when JSON nests deeper than MAX_JSON_DEPTH (the C decoder can crash on deep input).
+    Only quotes and brackets are scanned (escaped quotes and backslashes removed first, at C speed)."""
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth = 0
+    in_string = False
+    for char in structure:
+        if char == _QUOTE:
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in _OPEN:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise EtcdError(f"etcd answered JSON nested deeper than {MAX_JSON_DEPTH}")
+        else:
+            depth -= 1
+
+
 def decode_answer(raw: bytes) -> dict[str, Any]:
-    """One JSON object from etcd, size-bounded (EtcdError for anything else)."""
+    """One JSON object from etcd, bounded in size and depth (EtcdError for anything else)."""
     if len(raw) > MAX_ANSWER_BYTES:
         raise EtcdError(f"etcd answered {len(raw)} bytes, more than {MAX_ANSWER_BYTES}")
+    _check_depth(raw)
     try:
         answer = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -232,6 +257,8 @@ class EtcdClient:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with self._http().post(endpoint + path, json=body, timeout=timeout) as response:
             answer = decode_answer(await _read_bounded(response))
+        if response.status >= 500:  # "leader changed", "no leader", "request timed out": try again
+            raise EtcdError(f"{endpoint}{path}: HTTP {response.status}: {answer.get('message')}")
         if response.status != 200:
             raise EtcdRefused(f"{endpoint}{path}: HTTP {response.status}: {answer.get('message')}")
         return answer
