@@ -172,12 +172,16 @@ class Chaos:
 
     def graceful_stop(self, name: str) -> None:
         """SIGTERM; a node that does not exit within 20 s is counted and killed."""
+        proc = self.net.nodes[name].proc
+        assert proc is not None
+        proc.send_signal(signal.SIGTERM)
         try:
-            self.net.nodes[name].stop(timeout=20)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.shutdown_hangs += 1
             self.log(f"validator {name} did not stop within 20 s of SIGTERM: killed")
-            self.net.nodes[name].kill()
+            proc.kill()
+            proc.wait(timeout=20)
 
     def skewed(self, name: str, skew_s: float) -> None:
         self.log(f"validator {name} restarted with its clock {skew_s:+.1f} s off")
