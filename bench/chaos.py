@@ -138,9 +138,24 @@ class Chaos:
             with self.lock:
                 self.impaired.add(name)
             fault(name)
+            self.wait_caught_up(name)  # a node still replaying the log is still impaired: no vote yet
             with self.lock:
                 self.impaired.discard(name)
             self.faults += 1
+
+    def wait_caught_up(self, name: str, timeout: float = 60.0) -> None:
+        """Until node `name` has executed what the others finalized (or `timeout`)."""
+        node = self.net.nodes[name]
+        others = [n for other, n in self.net.nodes.items() if other != name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stop.is_set():
+            try:
+                if node.best_number() >= max(final_number(n) for n in others):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.log(f"validator {name} did not catch up within {timeout:.0f} s")
 
     def kill_restart(self, name: str) -> None:
         self.log(f"validator {name} killed")
