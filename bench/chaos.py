@@ -65,6 +65,9 @@ class Chaos:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
         self.rng = random.Random(args.seed)
+        # one generator per schedule, so that each schedule is the same for a seed whatever the timing
+        self.etcd_rng = random.Random(args.seed * 2)
+        self.validator_rng = random.Random(args.seed * 2 + 1)
         self.keys = make_keys(args.senders, b"chaos")
         self.dests = [Keypair.from_seed(bytes([i % 256]) * 31 + b"d") for i in range(args.senders)]
         spec = work / "spec.json"
@@ -92,9 +95,9 @@ class Chaos:
 
     def etcd_faults(self) -> None:
         plan: list[Callable[[], None]] = [self.freeze_first_member, self.partition_member, self.kill_leader]
-        self.rng.shuffle(plan)
+        self.etcd_rng.shuffle(plan)
         for fault in plan:
-            self.sleep(self.rng.uniform(3, 8))
+            self.sleep(self.etcd_rng.uniform(3, 8))
             fault()
             self.faults += 1
 
@@ -106,7 +109,7 @@ class Chaos:
         self.log("etcd m0 thawed")
 
     def partition_member(self) -> None:
-        index = self.rng.randrange(3)
+        index = self.etcd_rng.randrange(3)
         self.log(f"etcd m{index} partitioned from its peers for {self.args.freeze_s} s")
         self.etcd.partition(index)
         self.sleep(self.args.freeze_s)
@@ -115,10 +118,10 @@ class Chaos:
 
     def kill_leader(self) -> None:
         leader = self.etcd.leader()
-        index = leader if leader is not None else self.rng.randrange(3)
+        index = leader if leader is not None else self.etcd_rng.randrange(3)
         self.log(f"etcd m{index} (leader: {leader == index}) killed")
         self.etcd.kill(index)
-        self.sleep(self.rng.uniform(5, 10))
+        self.sleep(self.etcd_rng.uniform(5, 10))
         self.etcd.restart(index)
         self.log(f"etcd m{index} restarted")
 
@@ -129,12 +132,12 @@ class Chaos:
                 lambda name: self.skewed(name, self.args.skew_s),
                 lambda name: self.skewed(name, -self.args.skew_s),
             ]
-        self.rng.shuffle(plan)
+        self.validator_rng.shuffle(plan)
         for fault in plan:
-            self.sleep(self.rng.uniform(3, 6))
+            self.sleep(self.validator_rng.uniform(3, 6))
             if self.stop.is_set():
                 return
-            name = self.rng.choice(CONSORTIUM_VALIDATORS)
+            name = self.validator_rng.choice(CONSORTIUM_VALIDATORS)
             with self.lock:
                 self.impaired.add(name)
             fault(name)
@@ -160,14 +163,14 @@ class Chaos:
     def kill_restart(self, name: str) -> None:
         self.log(f"validator {name} killed")
         self.net.nodes[name].kill()
-        self.sleep(self.rng.uniform(3, 8))
+        self.sleep(self.validator_rng.uniform(3, 8))
         self.net.start(name)
         self.log(f"validator {name} restarted")
 
     def kill_in_replay(self, name: str) -> None:
         self.log(f"validator {name} killed, restarted, killed again while it replays")
         self.net.nodes[name].kill()
-        self.sleep(self.rng.uniform(5, 10))
+        self.sleep(self.validator_rng.uniform(5, 10))
         self.net.start(name)
         self.sleep(0.3)
         self.net.nodes[name].kill()
@@ -176,7 +179,7 @@ class Chaos:
         self.log(f"validator {name} restarted")
 
     def freeze_validator(self, name: str) -> None:
-        seconds = self.rng.uniform(5, 15)
+        seconds = self.validator_rng.uniform(5, 15)
         self.log(f"validator {name} frozen for {seconds:.0f} s")
         proc = self.net.nodes[name].proc
         assert proc is not None
@@ -204,7 +207,7 @@ class Chaos:
         self.net.start(name, skew_s=skew_s)
         with self.lock:
             self.impaired.discard(name)  # skewed, not down: it takes part
-        self.sleep(self.rng.uniform(15, 25))
+        self.sleep(self.validator_rng.uniform(15, 25))
         with self.lock:
             self.impaired.add(name)
         self.graceful_stop(name)

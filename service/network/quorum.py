@@ -5,7 +5,7 @@ many validators refuse it that it can never be finalized.
 Votes sit under votes/<height>/<validator>; any node aggregates them, checks the certificate against the
 spec's validators, stores it and finalizes the block. A certificate for a block other than the one this
 node executed at that height halts the node (it will not fork). A validator re-publishes its vote on its
-best block every VOTE_RESEND_S until that block is final (a certificate also finalizes its ancestors), so
+best block every VOTE_RESEND_S (0.5 s) until that block is final (a certificate also finalizes its ancestors), so
 a vote lost with a stalled etcd member, or the last one of a burst, still ends up in a certificate. A
 validator that already finalized a height and sees another one still re-sending its vote there answers
 once a second with its own latest vote (under votes/<height>/<index>/answer, which is never answered
@@ -42,7 +42,7 @@ log = logging.getLogger("cmu.finality")
 #: Finalized heights whose log bookkeeping is kept (to notice a log rewritten under recent blocks).
 KEEP_FINAL = 1_000
 #: Seconds between re-publications of a validator's latest vote while its block is not final.
-VOTE_RESEND_S = 1.0
+VOTE_RESEND_S = 0.5
 #: Suffix of the key of a vote sent again in answer to another validator's re-sent vote.
 ANSWER = b"/answer"
 
