@@ -5,11 +5,11 @@ many validators refuse it that it can never be finalized.
 Votes sit under votes/<height>/<validator>; any node aggregates them, checks the certificate against the
 spec's validators, stores it and finalizes the block. A certificate for a block other than the one this
 node executed at that height halts the node (it will not fork). A validator re-publishes its vote on its
-best block every VOTE_RESEND_S (0.5 s) until that block is final (a certificate also finalizes its ancestors), so
+best block every VOTE_RESEND_S (0.5 s) until that block is final (a certificate finalizes its ancestors), so
 a vote lost with a stalled etcd member, or the last one of a burst, still ends up in a certificate. A
 validator that already finalized a height and sees another one still re-sending its vote there answers
-once a second with its own latest vote (under votes/<height>/<index>/answer, which is never answered
-back): certificates are not published, so one that missed a vote gets it again this way.
+at most every VOTE_RESEND_S with its own latest vote (under votes/<height>/<index>/answer, never
+answered back): certificates are not published, so one that missed a vote gets it again this way.
 A node drops a refused entry only while it refuses it itself (Orderer.refuses_now).
 """
 
