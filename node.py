@@ -152,6 +152,8 @@ def _network_flags(parser: argparse.ArgumentParser) -> None:
         "--block-gap-ms", type=int, default=100, help="with --etcd: least time between a block and the next"
     )
     parser.add_argument("--test-fault-bad-state-root", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--test-fault-lose-first-vote", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--test-clock-skew-ms", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,8 +247,13 @@ def network_config(args: argparse.Namespace) -> NetworkConfig | None:
     return NetworkConfig(
         etcd=urls,
         key_file=args.key_file if args.validator else None,
-        params=NetworkParams(turn_ms=args.turn_timeout_ms, block_gap_ms=args.block_gap_ms),
+        params=NetworkParams(
+            turn_ms=args.turn_timeout_ms,
+            block_gap_ms=args.block_gap_ms,
+            clock_skew_ms=args.test_clock_skew_ms,
+        ),
         fault_bad_state_root=args.test_fault_bad_state_root,
+        fault_lose_first_vote=args.test_fault_lose_first_vote,
     )
 
 
