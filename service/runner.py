@@ -36,6 +36,8 @@ from service.provenance_api import ProvenanceApi
 from service.query_auth import QueryAuth
 from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
+from service.dashboard.api import DashboardApi
+from service.dashboard.web import Dashboard
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
 from service.training_api import TrainingApi
@@ -265,10 +267,16 @@ class NodeRunner:
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb, model_api)
         training_api = TrainingApi(api.runtime, model_api)
-        methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
-        dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
+        version_api = VersionApi(model_api)
+        apis: list[object] = [api, model_api, version_api, provenance_api, training_api]
+        if config.dashboard:
+            apis.append(DashboardApi(api, model_api, version_api, training_api, dev=config.chain == "dev"))
+        dispatcher = Dispatcher(collect_methods(*apis), allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
-        server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)
+        dashboard = Dashboard(dispatcher) if config.dashboard else None
+        server = RpcServer(
+            dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors, dashboard=dashboard
+        )
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")
         await server.start(sock)
         port = sock.getsockname()[1]
