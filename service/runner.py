@@ -172,6 +172,7 @@ class NodeRunner:
             submitter=submitter,
             hub=hub,
             author=author if network is None else None,  # a network's author authors on its turn only
+            dev_chain=network is None and author is not None and is_dev_chain(chain.spec),
         )
         rpc = await self._serve_rpc(api, hub)
         metrics_server = await self._serve_metrics()
@@ -180,6 +181,8 @@ class NodeRunner:
         if network is not None:
             await self._join(network)
         elif author is not None:
+            if api.dev_chain:
+                author.resume_clock()
             author.start()
         return _Services(validator, author, rpc, metrics_server, network)
 
@@ -307,6 +310,11 @@ class NodeRunner:
         services.validator.stop()
         if services.metrics_server is not None:
             await services.metrics_server.stop()
+
+
+def is_dev_chain(spec: ChainSpec) -> bool:
+    """A development chain (chainType "Development", as `--dev` runs): its clock may be warped."""
+    return spec.chain_type == "Development"
 
 
 def tune_gc() -> None:
