@@ -27,6 +27,7 @@ if (request.call) {
 if (request.query) {
   const q = request.query;
   out.queryMessage = toHex(queryMessage(q.method, q.params, q.model, q.timestamp, genesis));
+  out.sentParams = JSON.stringify(q.params); // what the node parses (3.0 travels as 3)
   out.auth = signQuery(pair, q.method, q.params, q.model, genesis, q.timestamp);
 }
 if (request.pack !== undefined) out.packed = toHex(pack(wire(request.pack)));

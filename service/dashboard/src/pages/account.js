@@ -17,7 +17,7 @@ export function renderAccount(root, data) {
     section(`Contributions (${data.contributions.length})`, table(["id", "model", "label", "deposit", "still held", "time", "status"],
       data.contributions.map((c) => h("tr", { "data-contribution": c.contribution },
         h("td", {}, c.contribution), h("td", {}, h("a", { href: `/models/${c.model}` }, c.model)), h("td", {}, c.label),
-        h("td", {}, balance(c.initialDeposit)), h("td", {}, balance(c.claimable)), h("td", {}, time(c.time)), h("td", {}, c.status)))),
+        h("td", {}, balance(c.initialDeposit)), h("td", {}, balance(c.claimable)), h("td", {}, time(c.time)), h("td", {}, c.status))),
       { id: "contributions" })),
     section("Claimable", claimable ? [
       h("p", {}, "Deposits still held: ", h("strong", { id: "claimable-total" }, balance(claimable.total)),
@@ -25,5 +25,5 @@ export function renderAccount(root, data) {
       table(["contribution", "model", "held", "refundable from", "now"], claimable.contributions.map((c) => h("tr", {},
         h("td", {}, c.contribution), h("td", {}, h("a", { href: `/models/${c.model}#claims` }, c.model)), h("td", {}, balance(c.claimable)),
         h("td", {}, time(c.refundableAt)), h("td", {}, c.refundableAt <= data.now ? h("span", { className: "ok" }, "refundable") : "waiting")))),
-    ] : h("p", { className: "muted" }, data.claimable.error.error, ": ", data.claimable.error.message));
+    ] : h("p", { className: "muted" }, data.claimable.error.error, ": ", data.claimable.error.message)));
 }

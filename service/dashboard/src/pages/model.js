@@ -126,7 +126,7 @@ function predictForm(m) {
       const params = [m.id, parsed, null, false, selector];
       if (sign.checked) params.push(await signedAuth("model_predict", params, m.id));
       const answer = await rpc("model_predict", params);
-      out.replaceChildren(predictionTable(answer, m));
+      out.replaceChildren(...predictionTable(answer, m));
     } catch (exc) {
       out.replaceChildren(errorBox(exc, "predict"));
     }
