@@ -25,6 +25,8 @@ from runtime.storage.backend import LevelDBBackend
 from service.author import Author, SealMode
 from service.chaindb import ChainDb, ChainDbError
 from service.config import ConfigError, NodeConfig, allow_unsafe, database_path, default_base_path, load_spec
+from service.dashboard.api import DashboardApi
+from service.dashboard.web import Dashboard
 from service.importer import BlockImporter
 from service.keys import KeyFileError, load_signer
 from service.metrics import Metrics
@@ -36,8 +38,6 @@ from service.provenance_api import ProvenanceApi
 from service.query_auth import QueryAuth
 from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
-from service.dashboard.api import DashboardApi
-from service.dashboard.web import Dashboard
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
 from service.training_api import TrainingApi

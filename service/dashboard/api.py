@@ -8,6 +8,7 @@ The page server (`service/dashboard/web.py`) embeds these answers in the HTML it
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from runtime import codec
@@ -194,7 +195,7 @@ class DashboardApi:
     def _contributions_of(self, who: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for card in self._all_models():
-            page = _or_error(lambda m=card["id"]: self.training.training_contributions(m, who, 0, 100))
+            page = _or_error(partial(self.training.training_contributions, card["id"], who, 0, 100))
             found.extend(page.get("contributions", []))
         return found
 

@@ -17,15 +17,21 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 
-from node_harness import REPO, NodeProcess, _env  # noqa: E402
+from node_harness import REPO, NodeProcess, _env
 
-from models import SCALE, InputSpec, get_kind  # noqa: E402
-from service.dashboard.web import bundle_built  # noqa: E402
+from models import SCALE, InputSpec, get_kind
+from service.dashboard.web import bundle_built
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BROWSER_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 LABELS = ["setosa", "versicolor", "virginica"]
 SIGN_CLI = REPO / "service" / "dashboard" / "static" / "dist" / "sign_cli.mjs"
@@ -43,7 +49,11 @@ def cmu(node: NodeProcess, *args: str) -> str:
     """Run the `cmu` CLI against the node; its stdout (a failure raises with stderr)."""
     done = subprocess.run(
         [sys.executable, "-m", "client", "--url", node.url, *args],
-        capture_output=True, text=True, timeout=120, cwd=REPO, env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=_env(),
     )
     if done.returncode != 0:
         raise AssertionError(f"cmu {' '.join(args)} failed: {done.stdout}\n{done.stderr}")
@@ -82,9 +92,27 @@ def register_iris(node: NodeProcess, weights: Path, name: str) -> int:
     root = re.search(r"0x[0-9a-f]{64}", cmu(node, "--signer", "alice", "model", "upload", str(weights)))
     assert root is not None
     out = cmu(
-        node, "--signer", "alice", "model", "register", "--name", name, "--kind", "dense_perceptron",
-        "--features", "4", "--labels", ",".join(LABELS), "--min", "0", "--max", "8", "--license", "MIT",
-        "--artifact", root.group(0),
+        node,
+        "--signer",
+        "alice",
+        "model",
+        "register",
+        "--name",
+        name,
+        "--kind",
+        "dense_perceptron",
+        "--features",
+        "4",
+        "--labels",
+        ",".join(LABELS),
+        "--min",
+        "0",
+        "--max",
+        "8",
+        "--license",
+        "MIT",
+        "--artifact",
+        root.group(0),
     )
     found = re.search(r"model (\d+) registered", out)
     assert found is not None, out
@@ -99,12 +127,30 @@ def chain_models(node: NodeProcess) -> dict[str, int]:
         iris = register_iris(node, weights, "iris")
         vault = register_iris(node, weights, "vault")
     cmu(
-        node, "--signer", "alice", "tx", "Training.set_config", f"model={iris}", "enabled=true",
-        "mechanism=Stake", "refund_wait_s=3600", "owner_claim_wait_s=864000", "any_claim_wait_s=950400",
-        "cost_weight=1000", "batch_limit=16",
+        node,
+        "--signer",
+        "alice",
+        "tx",
+        "Training.set_config",
+        f"model={iris}",
+        "enabled=true",
+        "mechanism=Stake",
+        "refund_wait_s=3600",
+        "owner_claim_wait_s=864000",
+        "any_claim_wait_s=950400",
+        "cost_weight=1000",
+        "batch_limit=16",
     )
-    cmu(node, "--signer", "alice", "tx", "Access.set_policy", f"model={vault}", "visibility=Permissioned",
-        "training=Open")
+    cmu(
+        node,
+        "--signer",
+        "alice",
+        "tx",
+        "Access.set_policy",
+        f"model={vault}",
+        "visibility=Permissioned",
+        "training=Open",
+    )
     return {"iris": iris, "vault": vault}
 
 

@@ -54,7 +54,9 @@ def outcome(page: Any, where: str) -> Any:
     return page.query_selector(where)
 
 
-def test_cli_model_on_overview_and_its_page(node: NodeProcess, chain_models: dict[str, int], browser_page: Any) -> None:
+def test_cli_model_on_overview_and_its_page(
+    node: NodeProcess, chain_models: dict[str, int], browser_page: Any
+) -> None:
     page = browser_page
     page.goto(base(node) + "/")
     page.wait_for_selector("main[data-ready=overview]")
@@ -68,22 +70,30 @@ def test_cli_model_on_overview_and_its_page(node: NodeProcess, chain_models: dic
     assert page.inner_text("#model-kind") == "dense_perceptron"
 
 
-def test_predict_form_equals_model_predict(node: NodeProcess, chain_models: dict[str, int], browser_page: Any) -> None:
+def test_predict_form_equals_model_predict(
+    node: NodeProcess, chain_models: dict[str, int], browser_page: Any
+) -> None:
     page = browser_page
     model = chain_models["iris"]
     page.goto(f"{base(node)}/models/{model}")
     page.fill("#predict-rows", "\n".join(", ".join(map(str, r)) for r in ROWS))
     page.click("#predict-submit")
     page.wait_for_selector("#predictions tr.prediction")
-    shown = [int(x) for x in page.locator("#predictions tr.prediction").evaluate_all(
-        "rows => rows.map(r => r.dataset.label)")]
+    shown = [
+        int(x)
+        for x in page.locator("#predictions tr.prediction").evaluate_all(
+            "rows => rows.map(r => r.dataset.label)"
+        )
+    ]
     expected = node.rpc("model_predict", model, ROWS)["predictions"]
     assert shown == [p["label"] for p in expected]
     assert page.locator("#predictions .prediction-name").all_inner_texts() == [p["name"] for p in expected]
     assert len(set(shown)) > 1  # the rows are of different species: the check could fail
 
 
-def test_bob_contributes_from_the_page(node: NodeProcess, chain_models: dict[str, int], browser_page: Any) -> None:
+def test_bob_contributes_from_the_page(
+    node: NodeProcess, chain_models: dict[str, int], browser_page: Any
+) -> None:
     page = browser_page
     model = chain_models["iris"]
     before = held(node, BOB)
@@ -162,7 +172,9 @@ def test_permissioned_predict_without_a_grant_shows_access_denied(
         page.evaluate("document.getElementById('predict-result').replaceChildren()")
 
 
-@pytest.mark.parametrize(("path", "error"), [("/blocks/999999", "UnknownBlock"), ("/models/999", "UnknownModel")])
+@pytest.mark.parametrize(
+    ("path", "error"), [("/blocks/999999", "UnknownBlock"), ("/models/999", "UnknownModel")]
+)
 def test_refusals_are_named_on_the_page(node: NodeProcess, browser_page: Any, path: str, error: str) -> None:
     browser_page.goto(base(node) + path)
     assert browser_page.get_attribute("main .error", "data-error") == error
@@ -172,7 +184,9 @@ def dump_dom(url: str) -> str:
     with tempfile.TemporaryDirectory(prefix="cmu-dash-dump-") as profile:
         done = subprocess.run(
             [CHROMIUM, *BROWSER_ARGS, f"--user-data-dir={profile}", "--dump-dom", url],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert done.returncode == 0, done.stderr
     return done.stdout

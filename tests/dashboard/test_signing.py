@@ -15,7 +15,7 @@ from conftest import SIGN_CLI
 from pallets.access.signed_query import query_message, sign_query
 from runtime import codec
 from runtime.crypto import dev_keypair
-from runtime.extrinsic import IMMORTAL_ERA, signing_payload, sign_extrinsic
+from runtime.extrinsic import IMMORTAL_ERA, sign_extrinsic, signing_payload
 
 GENESIS = bytes(range(32))
 NODE = shutil.which("node")
@@ -24,7 +24,9 @@ NODE = shutil.which("node")
 def run_js(request: dict[str, Any]) -> dict[str, Any]:
     if NODE is None or not SIGN_CLI.exists():
         pytest.skip("node or the built sign_cli.mjs is missing (./run.sh test builds it)")
-    done = subprocess.run([NODE, str(SIGN_CLI)], input=json.dumps(request), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [NODE, str(SIGN_CLI)], input=json.dumps(request), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -52,7 +54,15 @@ CALLS = [
 @pytest.mark.parametrize("call", CALLS)
 def test_js_extrinsic_bytes_equal_python(call: list[Any]) -> None:
     pair = dev_keypair("bob")
-    answer = run_js({"dev": "bob", "genesisHash": "0x" + GENESIS.hex(), "call": as_js(call), "nonce": 70000, "specVersion": 3})
+    answer = run_js(
+        {
+            "dev": "bob",
+            "genesisHash": "0x" + GENESIS.hex(),
+            "call": as_js(call),
+            "nonce": 70000,
+            "specVersion": 3,
+        }
+    )
     payload = signing_payload(call, IMMORTAL_ERA, 70000, 0, 3, GENESIS, GENESIS)
     assert answer["account"] == "0x" + bytes(pair.account).hex()
     assert answer["payload"] == "0x" + payload.hex()
@@ -61,20 +71,61 @@ def test_js_extrinsic_bytes_equal_python(call: list[Any]) -> None:
 
 
 def test_js_canonical_msgpack_equals_the_codec_at_integer_boundaries() -> None:
-    values = [0, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**53 + 1, 2**64 - 1,
-              -1, -32, -33, -128, -129, -32768, -32769, -(2**31), -(2**31) - 1, -(2**63),
-              "", "x" * 31, "x" * 32, "é" * 200, b"", b"\x00" * 300, [None, True, False, []]]
+    values = [
+        0,
+        127,
+        128,
+        255,
+        256,
+        65535,
+        65536,
+        2**32 - 1,
+        2**32,
+        2**53 + 1,
+        2**64 - 1,
+        -1,
+        -32,
+        -33,
+        -128,
+        -129,
+        -32768,
+        -32769,
+        -(2**31),
+        -(2**31) - 1,
+        -(2**63),
+        "",
+        "x" * 31,
+        "x" * 32,
+        "é" * 200,
+        b"",
+        b"\x00" * 300,
+        [None, True, False, []],
+    ]
     answer = run_js({"dev": "alice", "genesisHash": "0x00", "pack": as_js(values)})
     assert answer["packed"] == "0x" + codec.pack(values).hex()
 
 
 def test_js_signed_query_equals_python() -> None:
     pair = dev_keypair("dave")
-    params = {"model": 3, "rows": [[5.1, 3.5, 1, 0.2], [6.7, 3.0, 5.2, 2.3]], "at": None, "fixed": False, "version": "stable"}
-    answer = run_js({
-        "dev": "dave", "genesisHash": "0x" + GENESIS.hex(),
-        "query": {"method": "model_predict", "params": params, "model": 3, "timestamp": 1_796_000_000_123},
-    })
+    params = {
+        "model": 3,
+        "rows": [[5.1, 3.5, 1, 0.2], [6.7, 3.0, 5.2, 2.3]],
+        "at": None,
+        "fixed": False,
+        "version": "stable",
+    }
+    answer = run_js(
+        {
+            "dev": "dave",
+            "genesisHash": "0x" + GENESIS.hex(),
+            "query": {
+                "method": "model_predict",
+                "params": params,
+                "model": 3,
+                "timestamp": 1_796_000_000_123,
+            },
+        }
+    )
     as_parsed = json.loads(answer["sentParams"])  # the node hashes what it parses: 3.0 arrives as 3
     assert as_parsed["rows"][1][1] == 3 and isinstance(as_parsed["rows"][1][1], int)
     message = query_message("model_predict", as_parsed, 3, 1_796_000_000_123, GENESIS)
@@ -85,9 +136,14 @@ def test_js_signed_query_equals_python() -> None:
 def test_fixed_vector_of_a_signed_add_data() -> None:
     """A vector fixed in the test (bob, nonce 0, spec 1, genesis 0..31): a change on either side fails."""
     call = CALLS[0]
-    answer = run_js({"dev": "bob", "genesisHash": "0x" + GENESIS.hex(), "call": as_js(call), "nonce": 0, "specVersion": 1})
+    answer = run_js(
+        {"dev": "bob", "genesisHash": "0x" + GENESIS.hex(), "call": as_js(call), "nonce": 0, "specVersion": 1}
+    )
     assert answer["extrinsic"] == FIXED_ADD_DATA
-    assert sign_extrinsic(dev_keypair("bob"), call, nonce=0, genesis_hash=GENESIS, spec_version=1).hex() == FIXED_ADD_DATA[2:]
+    assert (
+        sign_extrinsic(dev_keypair("bob"), call, nonce=0, genesis_hash=GENESIS, spec_version=1).hex()
+        == FIXED_ADD_DATA[2:]
+    )
 
 
 def test_key_file_is_read_like_the_cli() -> None:

@@ -39,6 +39,7 @@ function start() {
   try {
     PAGES[preload.page](root, data);
     root.setAttribute("data-ready", preload.page);
+    performance.mark("cmu-rendered");
   } catch (exc) {
     clear(root, errorBox({ errorName: exc.errorName || "RenderError", message: exc.message }, preload.page));
   }
