@@ -16,11 +16,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "node"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node_harness import NodeProcess  # noqa: E402
+from node_harness import NodeProcess
 
-from client.chain import Chain, hex_of  # noqa: E402
-from client.rpc import Client  # noqa: E402
-from runtime.crypto import address, dev_keypair  # noqa: E402
+from client.chain import Chain, hex_of
+from client.rpc import Client
+from runtime.crypto import address, dev_keypair
 
 BLOCKS = 1_000
 MODELS = 100

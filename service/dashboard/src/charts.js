@@ -53,7 +53,7 @@ export function lineage(versions, channels, pins, { href } = {}) {
   const height = 40 + lanes * row + 30;
   const X = (n) => 30 + versions.findIndex((v) => v.version === n) * step;
   const Y = (n) => 34 + lane.get(n) * row;
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "lineage", id: "lineage", role: "img" });
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "lineage", id: "lineage", role: "img", style: `max-width: ${width}px` });
   for (const v of versions) {
     if (v.parent !== null && v.parent !== undefined && lane.has(v.parent)) {
       const [ax, ay, bx, by] = [X(v.parent), Y(v.parent), X(v.version), Y(v.version)];

@@ -55,6 +55,9 @@ export function balance(raw) {
   const unit = 10n ** BigInt(decimals);
   const whole = value / unit;
   const frac = ((value % unit) * 10000n) / unit;
+  if (value !== 0n && whole === 0n && frac === 0n) {
+    return h("span", { className: "balance", "data-raw": value.toString(), title: `${value} (raw)` }, `${value.toLocaleString("en")} raw`);
+  }
   const text = frac ? `${whole.toLocaleString("en")}.${frac.toString().padStart(4, "0").replace(/0+$/, "")}` : whole.toLocaleString("en");
   return h("span", { className: "balance", "data-raw": value.toString(), title: `${value} (raw)` }, `${text} ${symbol}`);
 }

@@ -29,7 +29,7 @@ function card(m) {
   const access = m.access || {};
   return section("Card", h("dl", { className: "kv", id: "model-card" },
     kv("kind", h("span", { id: "model-kind" }, m.kind)),
-    kv("features", `${spec.nFeatures}${spec.sparse ? " (sparse)" : ""}, values ${spec.minValue ?? "—"} … ${spec.maxValue ?? "—"}`),
+    kv("features", `${spec.nFeatures}${spec.sparse ? " (sparse)" : ""}, values ${real(spec.minValue)} … ${real(spec.maxValue)}`),
     kv("labels", h("span", { id: "model-labels" }, (m.labels || []).map((l, i) => h("span", { className: "label", "data-index": i }, l)))),
     kv("owner", accountLink(m.owner)),
     kv("policy", h("span", { id: "model-policy" }, policy(m))),
@@ -39,6 +39,10 @@ function card(m) {
     m.description ? kv("description", m.description) : null,
     kv("versions", `latest ${m.latestVersion ?? "—"}, stable ${m.stableVersion ?? "unset"}`),
     kv("registered", `block ${m.createdAt ?? "—"}`)));
+}
+
+function real(q16) {
+  return q16 === null || q16 === undefined ? "—" : String(q16 / Q16);
 }
 
 function versionsView(data) {
@@ -70,7 +74,8 @@ function metricsPlot(data) {
 function depositsPlot(data) {
   if (data.contributions.error) return refusal(data.contributions.error, "contributions");
   const list = data.contributions.contributions;
-  const unit = 10 ** 12;
+  const unit = 1;
+  const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
   let held = 0;
   const deposits = [], heldPoints = [];
   for (const c of list) {
@@ -79,8 +84,8 @@ function depositsPlot(data) {
     heldPoints.push([c.time, held]);
   }
   return [plot([{ name: "deposit", points: deposits }, { name: "still held (cumulative)", points: heldPoints }],
-    { id: "deposits-plot", xLabel: (x) => new Date(x).toISOString().slice(5, 16).replace("T", " "), yLabel: (y) => y.toFixed(2) }),
-  h("p", { className: "muted" }, `${list.length} contributions${data.contributions.next !== null && data.contributions.next !== undefined ? " (first page)" : ""}.`)];
+    { id: "deposits-plot", xLabel: (x) => new Date(x).toISOString().slice(5, 16).replace("T", " "), yLabel: (y) => compact.format(y) }),
+  h("p", { className: "muted" }, `Raw balance units. ${list.length} contributions${data.contributions.next !== null && data.contributions.next !== undefined ? " (first page)" : ""}.`)];
 }
 
 // --- predict ---------------------------------------------------------------------------------------
