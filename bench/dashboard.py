@@ -27,8 +27,14 @@ MODELS = 100
 LOADS = 10
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -40,21 +46,41 @@ def build_chain(node: NodeProcess) -> None:
         spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * 65536, "max_nonzeros": 0}
         nonce = int(client.request("system_accountNextIndex", [hex_of(alice.account)]))
         for n in range(MODELS):
-            call = chain.compose("ModelRegistry.register", {
-                "name": f"model-{n}", "description": "", "task": "classification", "kind": "dense_perceptron",
-                "input_spec": spec, "labels": ["a", "b", "c"], "license": "MIT", "artifact": None,
-            })
+            call = chain.compose(
+                "ModelRegistry.register",
+                {
+                    "name": f"model-{n}",
+                    "description": "",
+                    "task": "classification",
+                    "kind": "dense_perceptron",
+                    "input_spec": spec,
+                    "labels": ["a", "b", "c"],
+                    "license": "MIT",
+                    "artifact": None,
+                },
+            )
             chain.submit(chain.sign(alice, call, nonce=nonce + n))
             if n % 50 == 49:  # a sender may have 64 extrinsics in the pool
                 client.request("engine_createBlock", [True, True])
-        config = chain.compose("Training.set_config", {
-            "model": 0, "enabled": True, "mechanism": "Stake", "refund_wait_s": 3600,
-            "owner_claim_wait_s": 864000, "any_claim_wait_s": 950400, "cost_weight": 1000, "batch_limit": 16,
-        })
+        config = chain.compose(
+            "Training.set_config",
+            {
+                "model": 0,
+                "enabled": True,
+                "mechanism": "Stake",
+                "refund_wait_s": 3600,
+                "owner_claim_wait_s": 864000,
+                "any_claim_wait_s": 950400,
+                "cost_weight": 1000,
+                "batch_limit": 16,
+            },
+        )
         chain.submit(chain.sign(alice, config))
         client.request("engine_createBlock", [True, True])
         for i in range(20):
-            call = chain.compose("Training.add_data", {"model": 0, "features": [i * 1000, 2, 3, 4], "label": i % 3})
+            call = chain.compose(
+                "Training.add_data", {"model": 0, "features": [i * 1000, 2, 3, 4], "label": i % 3}
+            )
             chain.submit(chain.sign(bob, call, nonce=i))
             client.request("engine_createBlock", [True, True])
         while int(client.request("chain_getHeader")["number"]) < BLOCKS:
@@ -66,8 +92,11 @@ def measure(node: NodeProcess) -> dict[str, float]:
 
     base = node.url.rstrip("/")
     pages = {
-        "overview": "/", "models": "/models", "model": "/models/0",
-        "block": f"/blocks/{BLOCKS // 2}", "account": f"/accounts/{address(dev_keypair('bob').account)}",
+        "overview": "/",
+        "models": "/models",
+        "model": "/models/0",
+        "block": f"/blocks/{BLOCKS // 2}",
+        "account": f"/accounts/{address(dev_keypair('bob').account)}",
     }
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:

@@ -33,15 +33,44 @@ def build(node: NodeProcess) -> None:
         weights = iris_weights_file(Path(tmp))
         iris = register_iris(node, weights, "iris")
         vault = register_iris(node, weights, "vault")
-    cmu(node, "--signer", "alice", "tx", "Training.set_config", f"model={iris}", "enabled=true",
-        "mechanism=Stake", "refund_wait_s=3600", "owner_claim_wait_s=864000", "any_claim_wait_s=950400",
-        "cost_weight=1000", "batch_limit=16")
-    cmu(node, "--signer", "alice", "tx", "Access.set_policy", f"model={vault}", "visibility=Permissioned",
-        "training=Open")
+    cmu(
+        node,
+        "--signer",
+        "alice",
+        "tx",
+        "Training.set_config",
+        f"model={iris}",
+        "enabled=true",
+        "mechanism=Stake",
+        "refund_wait_s=3600",
+        "owner_claim_wait_s=864000",
+        "any_claim_wait_s=950400",
+        "cost_weight=1000",
+        "batch_limit=16",
+    )
+    cmu(
+        node,
+        "--signer",
+        "alice",
+        "tx",
+        "Access.set_policy",
+        f"model={vault}",
+        "visibility=Permissioned",
+        "training=Open",
+    )
     for who, row, label in [("bob", ROWS[0], 0), ("charlie", ROWS[1], 2), ("bob", ROWS[2], 1)]:
         cmu(node, "--signer", who, "training", "add", str(iris), q16(row), str(label))
         node.rpc("dev_warp", 600)
-    cmu(node, "--signer", "alice", "tx", "Versioning.set_channel", f"model={iris}", "channel=stable", "version=2")
+    cmu(
+        node,
+        "--signer",
+        "alice",
+        "tx",
+        "Versioning.set_channel",
+        f"model={iris}",
+        "channel=stable",
+        "version=2",
+    )
     node.rpc("dev_warp", 3600)
     cmu(node, "--signer", "bob", "training", "add", str(iris), q16([5.0, 3.6, 1.4, 0.2]), "2")
     cmu(node, "--signer", "bob", "training", "refund", "0", q16(ROWS[0]), "0")
@@ -54,14 +83,21 @@ def shoot(node: NodeProcess) -> None:
     bob = address(dev_keypair("bob").account)
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS,
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=BROWSER_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         page = context.new_page()
         page.goto(base + "/")
         page.select_option("#signer", "dev:bob")
-        for name, path in [("overview", "/"), ("models", "/models"), ("block", "/blocks/5"),
-                           ("account", f"/accounts/{bob}")]:
+        for name, path in [
+            ("overview", "/"),
+            ("models", "/models"),
+            ("block", "/blocks/5"),
+            ("account", f"/accounts/{bob}"),
+        ]:
             page.goto(base + path)
             page.wait_for_selector("main[data-ready]")
             page.screenshot(path=str(OUT / f"dashboard-{name}.png"), full_page=True)
