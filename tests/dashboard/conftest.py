@@ -19,7 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 
 from node_harness import REPO, NodeProcess, _env
 
+from client.chain import Chain, Receipt
+from client.rpc import Client
 from models import SCALE, InputSpec, get_kind
+from runtime.crypto import dev_keypair
 from service.dashboard.web import bundle_built
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -87,8 +90,8 @@ def iris_weights_file(directory: Path) -> Path:
     return path
 
 
-def register_iris(node: NodeProcess, weights: Path, name: str) -> int:
-    """Upload the weights and register a model over the CLI; its id."""
+def register_iris(node: NodeProcess, weights: Path, name: str) -> tuple[int, str]:
+    """Upload the weights and register a model over the CLI: (its id, the artifact root)."""
     root = re.search(r"0x[0-9a-f]{64}", cmu(node, "--signer", "alice", "model", "upload", str(weights)))
     assert root is not None
     out = cmu(
@@ -116,42 +119,59 @@ def register_iris(node: NodeProcess, weights: Path, name: str) -> int:
     )
     found = re.search(r"model (\d+) registered", out)
     assert found is not None, out
-    return int(found.group(1))
+    return int(found.group(1)), root.group(0)
 
 
 @pytest.fixture(scope="module")
-def chain_models(node: NodeProcess) -> dict[str, int]:
-    """iris (public, Stake training, a one-hour refund wait) and vault (permissioned), over the CLI."""
+def chain(node: NodeProcess) -> Iterator[Chain]:
+    """The client library on the node (in process: quicker than more CLI runs)."""
+    with Client(node.url, timeout=60) as client:
+        yield Chain(client)
+
+
+def tx(chain: Chain, who: str, call: str, /, **args: Any) -> Receipt:
+    """Sign `call(args)` as dev account `who` and wait for its block; fails the test if the call fails."""
+    receipt = chain.submit_and_watch(chain.sign(dev_keypair(who), chain.compose(call, args)))
+    assert receipt.success, f"{call}: {receipt.error} {receipt.message}"
+    return receipt
+
+
+@pytest.fixture(scope="module")
+def chain_models(node: NodeProcess, chain: Chain) -> dict[str, int]:
+    """iris (registered over the CLI; Stake training with a one-hour refund wait) and vault (the same
+    weights, permissioned), with the client library."""
     with tempfile.TemporaryDirectory() as tmp:
-        weights = iris_weights_file(Path(tmp))
-        iris = register_iris(node, weights, "iris")
-        vault = register_iris(node, weights, "vault")
-    cmu(
-        node,
-        "--signer",
+        iris, root = register_iris(node, iris_weights_file(Path(tmp)), "iris")
+    spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * SCALE, "max_nonzeros": 0}
+    receipt = tx(
+        chain,
         "alice",
-        "tx",
+        "ModelRegistry.register",
+        name="vault",
+        description="",
+        task="classification",
+        kind="dense_perceptron",
+        input_spec=spec,
+        labels=LABELS,
+        license="MIT",
+        artifact=root,
+    )
+    vault = next(e["fields"]["model"] for e in receipt.events if e["event"] == "ModelRegistered")
+    tx(
+        chain,
+        "alice",
         "Training.set_config",
-        f"model={iris}",
-        "enabled=true",
-        "mechanism=Stake",
-        "refund_wait_s=3600",
-        "owner_claim_wait_s=864000",
-        "any_claim_wait_s=950400",
-        "cost_weight=1000",
-        "batch_limit=16",
+        model=iris,
+        enabled=True,
+        mechanism="Stake",
+        refund_wait_s=3600,
+        owner_claim_wait_s=864000,
+        any_claim_wait_s=950400,
+        cost_weight=1000,
+        batch_limit=16,
     )
-    cmu(
-        node,
-        "--signer",
-        "alice",
-        "tx",
-        "Access.set_policy",
-        f"model={vault}",
-        "visibility=Permissioned",
-        "training=Open",
-    )
-    return {"iris": iris, "vault": vault}
+    tx(chain, "alice", "Access.set_policy", model=vault, visibility="Permissioned", training="Open")
+    return {"iris": iris, "vault": int(vault)}
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,16 @@ shows AccessDenied, and the node's refusals are named on the page. Tests run in 
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 import urllib.request
 from typing import Any
 
 import pytest
-from conftest import BROWSER_ARGS, CHROMIUM, LABELS, cmu
+from conftest import BROWSER_ARGS, CHROMIUM, LABELS, tx
 from node_harness import NodeProcess
 
+from client.chain import Chain
 from runtime.crypto import address, dev_keypair
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
@@ -29,8 +29,8 @@ def base(node: NodeProcess) -> str:
     return node.url.rstrip("/")
 
 
-def q16(row: list[float]) -> str:
-    return json.dumps([round(x * Q16) for x in row])
+def q16(row: list[float]) -> list[int]:
+    return [round(x * Q16) for x in row]
 
 
 def sign_as(page: Any, name: str) -> None:
@@ -116,12 +116,12 @@ def test_bob_contributes_from_the_page(
 
 
 def test_refund_from_the_page_after_a_dev_time_warp(
-    node: NodeProcess, chain_models: dict[str, int], browser_page: Any
+    node: NodeProcess, chain: Chain, chain_models: dict[str, int], browser_page: Any
 ) -> None:
     page = browser_page
     model = chain_models["iris"]
-    cmu(node, "--signer", "charlie", "training", "add", str(model), q16(GOOD), "0")
-    cmu(node, "--signer", "bob", "training", "add", str(model), q16(BAD), "2")
+    tx(chain, "charlie", "Training.add_data", model=model, features=q16(GOOD), label=0)
+    tx(chain, "bob", "Training.add_data", model=model, features=q16(BAD), label=2)
     ids = sorted(contributions(node, model))
     STATE["charlie"], STATE["bad"] = ids[-2], ids[-1]
     page.goto(f"{base(node)}/models/{model}")
@@ -140,11 +140,11 @@ def test_refund_from_the_page_after_a_dev_time_warp(
 
 
 def test_report_by_another_account_takes_a_bad_deposit(
-    node: NodeProcess, chain_models: dict[str, int], browser_page: Any
+    node: NodeProcess, chain: Chain, chain_models: dict[str, int], browser_page: Any
 ) -> None:
     page = browser_page
     model = chain_models["iris"]
-    cmu(node, "--signer", "charlie", "training", "refund", str(STATE["charlie"]), q16(GOOD), "0")
+    tx(chain, "charlie", "Training.refund", contribution=STATE["charlie"], features=q16(GOOD), label=0)
     answer = node.rpc("model_predict", model, [BAD])["predictions"][0]["label"]
     assert answer != 2  # the model disagrees with the bad label, so a report can take its deposit
     bad_before = contributions(node, model)[STATE["bad"]]["claimable"]
@@ -200,16 +200,19 @@ def test_headless_dump_dom_lists_models_and_labels(node: NodeProcess, chain_mode
         assert f'class="label" data-index="{LABELS.index(label)}">{label}<' in model_page
 
 
-def test_json_rpc_stays_on_post_and_no_dashboard_turns_pages_off(node: NodeProcess) -> None:
+def test_json_rpc_and_static_files_share_the_port(node: NodeProcess) -> None:
     assert node.rpc("system_name") == "cmu-node"
     with urllib.request.urlopen(base(node) + "/static/style.css") as answer:
-        assert answer.status == 200
-    off = NodeProcess("--dev", "--no-dashboard").start()
-    try:
-        request = urllib.request.Request(base(off) + "/")
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request)
-        assert refused.value.code == 405
-    finally:
-        off.stop()
-        off.close()
+        assert answer.status == 200 and b"font" in answer.read()
+
+
+def test_overview_follows_new_heads_live(node: NodeProcess, chain: Chain, browser_page: Any) -> None:
+    page = browser_page
+    page.goto(base(node) + "/")
+    page.wait_for_selector("main[data-ready=overview]")
+    shown = int(page.inner_text("#stat-best").lstrip("#"))
+    tx(chain, "eve", "System.remark", remark="0x00")
+    newest = node.best_number()
+    assert newest > shown
+    page.wait_for_selector(f"#stat-best:text-is('#{newest}')")
+    page.wait_for_selector(f"#recent-blocks tr[data-block='{newest}']")
