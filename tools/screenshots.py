@@ -15,65 +15,63 @@ sys.path.insert(0, str(ROOT / "tests" / "node"))
 sys.path.insert(0, str(ROOT / "tests" / "dashboard"))
 sys.path.insert(0, str(ROOT))
 
-from conftest import BROWSER_ARGS, CHROMIUM, cmu, iris_weights_file, register_iris  # noqa: E402
+from conftest import BROWSER_ARGS, CHROMIUM, LABELS, iris_weights_file, register_iris, tx  # noqa: E402
 from node_harness import NodeProcess  # noqa: E402
 
+from client.chain import Chain  # noqa: E402
+from client.rpc import Client  # noqa: E402
 from runtime.crypto import address, dev_keypair  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 
 
-def q16(row: list[float]) -> str:
-    return "[" + ", ".join(str(round(x * 65536)) for x in row) + "]"
+def q16(row: list[float]) -> list[int]:
+    return [round(x * 65536) for x in row]
 
 
 def build(node: NodeProcess) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        weights = iris_weights_file(Path(tmp))
-        iris = register_iris(node, weights, "iris")
-        vault = register_iris(node, weights, "vault")
-    cmu(
-        node,
-        "--signer",
-        "alice",
-        "tx",
-        "Training.set_config",
-        f"model={iris}",
-        "enabled=true",
-        "mechanism=Stake",
-        "refund_wait_s=3600",
-        "owner_claim_wait_s=864000",
-        "any_claim_wait_s=950400",
-        "cost_weight=1000",
-        "batch_limit=16",
-    )
-    cmu(
-        node,
-        "--signer",
-        "alice",
-        "tx",
-        "Access.set_policy",
-        f"model={vault}",
-        "visibility=Permissioned",
-        "training=Open",
-    )
-    for who, row, label in [("bob", ROWS[0], 0), ("charlie", ROWS[1], 2), ("bob", ROWS[2], 1)]:
-        cmu(node, "--signer", who, "training", "add", str(iris), q16(row), str(label))
-        node.rpc("dev_warp", 600)
-    cmu(
-        node,
-        "--signer",
-        "alice",
-        "tx",
-        "Versioning.set_channel",
-        f"model={iris}",
-        "channel=stable",
-        "version=2",
-    )
-    node.rpc("dev_warp", 3600)
-    cmu(node, "--signer", "bob", "training", "add", str(iris), q16([5.0, 3.6, 1.4, 0.2]), "2")
-    cmu(node, "--signer", "bob", "training", "refund", "0", q16(ROWS[0]), "0")
+        iris, root = register_iris(node, iris_weights_file(Path(tmp)), "iris")
+    with Client(node.url, timeout=60) as client:
+        chain = Chain(client)
+        spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * 65536, "max_nonzeros": 0}
+        tx(
+            chain,
+            "alice",
+            "ModelRegistry.register",
+            name="vault",
+            description="iris, for readers only",
+            task="classification",
+            kind="dense_perceptron",
+            input_spec=spec,
+            labels=LABELS,
+            license="MIT",
+            artifact=root,
+        )
+        tx(
+            chain,
+            "alice",
+            "Training.set_config",
+            model=iris,
+            enabled=True,
+            mechanism="Stake",
+            refund_wait_s=3600,
+            owner_claim_wait_s=864000,
+            any_claim_wait_s=950400,
+            cost_weight=1000,
+            batch_limit=16,
+        )
+        tx(chain, "alice", "Access.set_policy", model=1, visibility="Permissioned", training="Open")
+        for who, row, label in [("bob", ROWS[0], 0), ("charlie", ROWS[1], 2), ("bob", ROWS[2], 1)]:
+            tx(chain, who, "Training.add_data", model=iris, features=q16(row), label=label)
+            node.rpc("dev_warp", 600)
+        tx(chain, "alice", "Versioning.set_channel", model=iris, channel="stable", version=2)
+        tx(chain, "bob", "Versioning.pin", model=iris, version=1)
+        node.rpc("dev_warp", 3600)
+        tx(chain, "bob", "Training.add_data", model=iris, features=q16([5.0, 3.6, 1.4, 0.2]), label=2)
+        tx(chain, "bob", "Training.refund", contribution=0, features=q16(ROWS[0]), label=0)
+        tx(chain, "alice", "Versioning.rollback", model=iris, version=2, notes_hash=None)
 
 
 def shoot(node: NodeProcess) -> None:

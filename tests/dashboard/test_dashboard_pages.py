@@ -5,6 +5,7 @@ shows AccessDenied, and the node's refusals are named on the page. Tests run in 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tempfile
 import urllib.request
@@ -14,6 +15,7 @@ import pytest
 from conftest import BROWSER_ARGS, CHROMIUM, LABELS, tx
 from node_harness import NodeProcess
 
+from client import models
 from client.chain import Chain
 from runtime.crypto import address, dev_keypair
 
@@ -170,6 +172,25 @@ def test_permissioned_predict_without_a_grant_shows_access_denied(
         page.wait_for_selector("#predict-result .error")
         assert page.get_attribute("#predict-result .error", "data-error") == "AccessDenied"
         page.evaluate("document.getElementById('predict-result').replaceChildren()")
+
+
+def test_a_reader_signs_predictions_and_history_in_the_page(
+    node: NodeProcess, chain: Chain, chain_models: dict[str, int], browser_page: Any
+) -> None:
+    page = browser_page
+    vault = chain_models["vault"]
+    tx(chain, "alice", "Access.grant", model=vault, who="charlie", role="Reader", expires_at=None)
+    page.goto(f"{base(node)}/models/{vault}")
+    assert page.get_attribute("#versions-card .error", "data-error") == "AccessDenied"  # unsigned first paint
+    sign_as(page, "charlie")
+    page.fill("#predict-rows", "5.1, 3.5, 1.4, 0.2")
+    page.click("#predict-submit")
+    page.wait_for_selector("#predictions tr.prediction")
+    signed = models.predict(chain, vault, [[5.1, 3.5, 1.4, 0.2]], signer=dev_keypair("charlie"))
+    shown = page.locator("#predictions td.args").inner_text()
+    assert json.loads(shown) == signed["predictions"][0]["scores"]
+    page.click("#history-signed")
+    page.wait_for_selector("#lineage .node[data-version='0']")
 
 
 @pytest.mark.parametrize(

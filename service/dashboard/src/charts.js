@@ -39,7 +39,7 @@ export function plot(series, { width = 560, height = 200, xLabel = String, yLabe
 }
 
 // versions: [{version, parent, cause, deprecated}]; channels: {name: version}; pins: {account: [version, channel]}
-export function lineage(versions, channels, pins, { href } = {}) {
+export function lineage(versions, channels, pins, { href, nameOf = (who) => `${who.slice(0, 8)}…` } = {}) {
   const step = 64, row = 46, width = Math.max(300, 40 + versions.length * step);
   const lane = new Map();
   let lanes = 0;
@@ -64,7 +64,7 @@ export function lineage(versions, channels, pins, { href } = {}) {
   for (const [name, n] of Object.entries(channels || {})) tags.set(n, [...(tags.get(n) || []), name]);
   for (const [who, pin] of Object.entries(pins || {})) {
     const n = Array.isArray(pin) ? (pin[0] ?? (channels || {})[pin[1]]) : pin;
-    if (n !== undefined && n !== null) tags.set(n, [...(tags.get(n) || []), `pin ${who.slice(0, 6)}…`]);
+    if (n !== undefined && n !== null) tags.set(n, [...(tags.get(n) || []), `pin: ${nameOf(who)}`]);
   }
   for (const v of versions) {
     const g = s("g", { class: `node ${v.cause}${v.deprecated ? " deprecated" : ""}`, "data-version": v.version });

@@ -31,11 +31,12 @@ export function short(hex, n = 6) {
 
 const DEV_NAMES = new Map();
 export function registerName(address, name) { DEV_NAMES.set(address, name); }
+export function nameOf(address) { return DEV_NAMES.get(address) || `${address.slice(0, 8)}…`; }
 
 export function accountLink(address) {
   if (!address) return h("span", { className: "muted" }, "—");
   const name = DEV_NAMES.get(address);
-  return h("a", { href: `/accounts/${address}`, className: "account", title: address }, name ? `${name} (${short(address, 4)})` : short(address));
+  return h("a", { href: `/accounts/${address}`, className: "account", title: address }, name || short(address));
 }
 
 export function blockLink(number, hash) {
@@ -60,6 +61,10 @@ export function balance(raw) {
   }
   const text = frac ? `${whole.toLocaleString("en")}.${frac.toString().padStart(4, "0").replace(/0+$/, "")}` : whole.toLocaleString("en");
   return h("span", { className: "balance", "data-raw": value.toString(), title: `${value} (raw)` }, `${text} ${symbol}`);
+}
+
+export function shortTime(ms) {
+  return ms === null || ms === undefined ? "—" : new Date(ms).toISOString().slice(5, 16).replace("T", " ");
 }
 
 export function time(ms) {

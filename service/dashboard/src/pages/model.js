@@ -5,7 +5,7 @@ import { rpc } from "../rpc.js";
 import { chain, signerPair, submit } from "../tx.js";
 import { namedParams, signQuery } from "../sign.js";
 import { toHex } from "../codec.js";
-import { accountLink, balance, clear, errorBox, h, json, refusal, section, table, time } from "../ui.js";
+import { accountLink, balance, clear, errorBox, h, json, nameOf, refusal, section, shortTime, table } from "../ui.js";
 import { currentSigner, signerAddress } from "../wallet.js";
 import { policy } from "./common.js";
 import { kv } from "./block.js";
@@ -17,11 +17,31 @@ export function renderModel(root, data) {
   clear(root,
     h("h1", {}, m.name || `model ${m.id}`, " ", h("span", { className: "muted" }, `#${m.id}`)),
     h("div", { className: "grid" }, card(m), predictForm(m)),
-    section("Versions", versionsView(data)),
+    h("section", { className: "card", id: "versions-card" }),
     h("div", { className: "grid" },
-      section("Metrics over versions", metricsPlot(data)),
+      h("section", { className: "card", id: "metrics-card" }),
       section("Contributions and deposits over time", depositsPlot(data))),
     h("div", { className: "grid" }, contributeForm(m, data), claimsView(m, data)));
+  fillHistory(m, data);
+}
+
+// Versions and metrics; a permissioned model's history is read with a query signed by the selected
+// account (the page's first answer came unsigned, so it holds AccessDenied).
+function fillHistory(m, data) {
+  const versions = document.getElementById("versions-card");
+  const metrics = document.getElementById("metrics-card");
+  const denied = data.history.error && data.history.error.error === "AccessDenied";
+  const out = h("div", { id: "history-result" });
+  const load = async () => {
+    try {
+      const params = [m.id, 0, null, null];
+      params.push(await signedAuth("model_history", params, m.id));
+      fillHistory(m, { ...data, history: await rpc("model_history", params) });
+    } catch (exc) { out.replaceChildren(errorBox(exc, "versions")); }
+  };
+  clear(versions, h("h2", {}, "Versions"), versionsView(data),
+    denied ? h("p", {}, h("button", { type: "button", id: "history-signed", onclick: load }, "Read the versions with a signed query"), " as the selected account (a Reader or higher).") : null, out);
+  clear(metrics, h("h2", {}, "Metrics over versions"), metricsPlot(data));
 }
 
 function card(m) {
@@ -50,7 +70,7 @@ function versionsView(data) {
   const versions = data.history.versions;
   const channels = { latest: data.history.latest, ...data.channels };
   return [
-    lineage(versions, channels, data.pins),
+    lineage(versions, channels, data.pins, { nameOf }),
     table(["version", "parent", "cause", "block", "author", "contributions", "metrics"], versions.slice().reverse().slice(0, 20).map((v) => h("tr", { "data-version": v.version },
       h("td", {}, v.version), h("td", {}, v.parent ?? "—"), h("td", {}, v.cause), h("td", {}, h("a", { href: `/blocks/${v.block}` }, `#${v.block}`)),
       h("td", {}, v.author ? accountLink(v.author) : h("span", { className: "muted" }, "runtime")),
@@ -209,7 +229,7 @@ function claimsView(m, data) {
   };
   return section("Refund and report", h("p", { className: "muted" }, "Open contributions still holding a deposit. The author refunds after the wait if the model agrees; others report data the model disagrees with."),
     table(["id", "contributor", "label", "held", "since", "", ""], open.map((c) => h("tr", { "data-contribution": c.contribution },
-      h("td", {}, c.contribution), h("td", {}, accountLink(c.contributor)), h("td", {}, c.label), h("td", {}, balance(c.claimable)), h("td", {}, time(c.time)),
+      h("td", {}, c.contribution), h("td", {}, accountLink(c.contributor)), h("td", {}, c.label), h("td", {}, balance(c.claimable)), h("td", {}, shortTime(c.time)),
       h("td", {}, h("button", { type: "button", id: `refund-${c.contribution}`, className: me === c.contributor ? "" : "secondary", onclick: act("Training.refund", c) }, "Refund")),
       h("td", {}, h("button", { type: "button", id: `report-${c.contribution}`, className: "secondary", onclick: act("Training.report", c) }, "Report")))), { id: "claims" }), out);
 }
