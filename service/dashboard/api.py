@@ -28,11 +28,14 @@ from service.subscriptions import header_json
 from service.training_api import TrainingApi
 from service.version_api import VersionApi
 
-#: Blocks the overview lists; models a list page shows; contributions a page lists.
+#: Blocks the overview lists; models a list page shows; contributions a page lists; extrinsics a block
+#: page decodes (a block may hold 10,000: pages of them keep every answer small); per block on the overview.
 RECENT_BLOCKS = 10
 MAX_RECENT = 50
 MODELS_PAGE = 100
 CONTRIBUTIONS_PAGE = 100
+EXTRINSICS_PAGE = 500
+OVERVIEW_EXTRINSICS = 20
 
 
 class DashboardApi:
@@ -75,8 +78,10 @@ class DashboardApi:
         }
 
     @method("dashboard_block")
-    def dashboard_block(self, block: Any) -> dict[str, Any]:
-        """One block by number or 0x hash: header, decoded extrinsics with their outcome, events."""
+    def dashboard_block(self, block: Any, start: Any = 0) -> dict[str, Any]:
+        """One block by number or 0x hash: header, decoded extrinsics `start`.. (a page of them) with their
+        outcome, and their events (plus those of block initialization and finalization)."""
+        first = _number_text(start, "start")
         if isinstance(block, str) and block.startswith("0x"):
             block_hash = parse_hex(block, "block hash", 32)
         else:
@@ -85,7 +90,7 @@ class DashboardApi:
             if found is None:
                 raise _refused("UnknownBlock", f"no block {number} on the best chain")
             block_hash = found
-        answer = self._block_json(block_hash)
+        answer = self._block_json(block_hash, first, EXTRINSICS_PAGE)
         if answer is None:
             raise _refused("UnknownBlock", f"no block {block}")
         return {**self._chain_json(), **answer}
@@ -110,9 +115,10 @@ class DashboardApi:
         }
 
     @method("dashboard_models")
-    def dashboard_models(self) -> dict[str, Any]:
-        """Every model (up to a page of them) with its public card."""
-        return {**self._chain_json(), "models": self._all_models()}
+    def dashboard_models(self, start: Any = 0) -> dict[str, Any]:
+        """A page of models from id `start` with their public cards, and where the next page starts."""
+        page = self.models.model_list(None, _number_text(start, "start"), MODELS_PAGE)
+        return {**self._chain_json(), "models": page["models"], "next": page["next"]}
 
     @method("dashboard_model")
     def dashboard_model(self, model: Any) -> dict[str, Any]:
@@ -154,28 +160,35 @@ class DashboardApi:
 
     def _block_at_number(self, number: int) -> dict[str, Any] | None:
         block_hash = self.chaindb.hash_at(number)
-        return None if block_hash is None else self._block_json(block_hash)
+        return None if block_hash is None else self._block_json(block_hash, 0, OVERVIEW_EXTRINSICS)
 
-    def _block_json(self, block_hash: bytes) -> dict[str, Any] | None:
+    def _block_json(self, block_hash: bytes, first: int, count: int) -> dict[str, Any] | None:
+        """A block with extrinsics first..first+count-1 decoded and their events (and the block's own)."""
         block = self.chaindb.block(block_hash)
         if block is None:
             return None
         raw_events = self.chaindb.state_at(self.runtime.system.events.storage_key, block.header.number)
         events = events_json(self.runtime, raw_events)
+        shown = [e for e in events if e["phase"] < 0 or first <= e["phase"] < first + count]
         return {
             "header": header_json(block.header, block_hash),
-            "extrinsics": self._extrinsics_json(block, events),
-            "events": events,
+            "extrinsicCount": len(block.extrinsics),
+            "eventCount": len(events),
+            "start": first,
+            "extrinsics": self._extrinsics_json(block, shown, first, count),
+            "events": shown,
         }
 
-    def _extrinsics_json(self, block: Block, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _extrinsics_json(
+        self, block: Block, events: list[dict[str, Any]], first: int, count: int
+    ) -> list[dict[str, Any]]:
         outcome: dict[int, dict[str, Any]] = {}
         for event in events:
             if event["pallet"] == "System" and event["event"] in ("ExtrinsicSuccess", "ExtrinsicFailed"):
                 outcome[event["phase"]] = event
         return [
-            {**extrinsic_json(self.runtime, data), **_outcome_json(outcome.get(i))}
-            for i, data in enumerate(block.extrinsics)
+            {"index": i, **extrinsic_json(self.runtime, block.extrinsics[i]), **_outcome_json(outcome.get(i))}
+            for i in range(first, min(first + count, len(block.extrinsics)))
         ]
 
     def _named(self, model: int, item: str) -> dict[str, Any]:

@@ -64,7 +64,7 @@ class Dashboard:
         """The HTML of one page, its data embedded; a clear page when the bundle is missing."""
         if not bundle_built():
             return web.Response(status=503, text=_missing_bundle_html(), content_type="text/html")
-        method, params = _read_of(page, request.match_info)
+        method, params = _read_of(page, request.match_info, request.query.get("start", "0"))
         request_text = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
         answer = await self.dispatcher.handle(request_text, HttpConnection())
         preload = {"page": page, "params": params, "answer": json.loads(answer or "null")}
@@ -72,16 +72,16 @@ class Dashboard:
         return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
-def _read_of(page: str, match: Any) -> tuple[str, list[Any]]:
-    """The dashboard_ method and params a page shows."""
+def _read_of(page: str, match: Any, start: str) -> tuple[str, list[Any]]:
+    """The dashboard_ method and params a page shows (`start`: the ?start= of a paged one)."""
     if page == "block":
-        return "dashboard_block", [match["ref"]]
+        return "dashboard_block", [match["ref"], start]
     if page == "account":
         return "dashboard_account", [match["who"]]
     if page == "model":
         return "dashboard_model", [match["model"]]
     if page == "models":
-        return "dashboard_models", []
+        return "dashboard_models", [start]
     return "dashboard_overview", []
 
 

@@ -237,3 +237,13 @@ def test_overview_follows_new_heads_live(node: NodeProcess, chain: Chain, browse
     assert newest > shown
     page.wait_for_selector(f"#stat-best:text-is('#{newest}')")
     page.wait_for_selector(f"#recent-blocks tr[data-block='{newest}']")
+
+
+def test_block_reads_come_in_pages_of_extrinsics(node: NodeProcess, chain_models: dict[str, int]) -> None:
+    best = node.best_number()
+    number = next(n for n in range(best, 0, -1) if node.rpc("dashboard_block", str(n))["extrinsicCount"] >= 2)
+    whole = node.rpc("dashboard_block", number)
+    rest = node.rpc("dashboard_block", str(number), 1)
+    assert [x["index"] for x in rest["extrinsics"]] == list(range(1, whole["extrinsicCount"]))
+    assert rest["extrinsics"] == whole["extrinsics"][1:]
+    assert all(e["phase"] != 0 for e in rest["events"]) and any(e["phase"] == 0 for e in whole["events"])

@@ -12,8 +12,18 @@ export function renderBlock(root, data) {
       kv("state root", hd.stateRoot), kv("extrinsics root", hd.extrinsicsRoot),
       kv("finalized", hd.number <= data.finalizedNumber ? "yes" : "not yet"),
       kv("next", hd.number < data.bestNumber ? blockLink(hd.number + 1) : "—"))),
-    section(`Extrinsics (${data.extrinsics.length})`, table(["#", "call", "signer", "arguments", "result"], extrinsicRows(data.extrinsics), { id: "extrinsics" })),
-    section(`Events (${data.events.length})`, table(["phase", "event", "fields"], eventRows(data.events), { id: "events" })));
+    section(`Extrinsics (${data.extrinsicCount})`, pager(data), table(["#", "call", "signer", "arguments", "result"], extrinsicRows(data.extrinsics), { id: "extrinsics" })),
+    section(`Events (${data.events.length}${data.eventCount > data.events.length ? ` of ${data.eventCount}` : ""})`, table(["phase", "event", "fields"], eventRows(data.events), { id: "events" })));
+}
+
+function pager(data) {
+  const { start, extrinsicCount: total } = data;
+  const shown = data.extrinsics.length;
+  if (shown === total) return null;
+  const path = `/blocks/${data.header.hash}`;
+  return h("p", { className: "muted", id: "pager" }, `extrinsics ${start}–${start + shown - 1} of ${total} `,
+    start > 0 ? h("a", { href: `${path}?start=${Math.max(0, start - shown)}` }, "previous") : null, " ",
+    start + shown < total ? h("a", { href: `${path}?start=${start + shown}` }, "next") : null);
 }
 
 export function kv(key, value) {

@@ -22,8 +22,8 @@ export function policy(m) {
 }
 
 export function extrinsicRows(extrinsics) {
-  return extrinsics.map((x, i) => h("tr", { className: x.success === false ? "failed" : "" },
-    h("td", {}, i),
+  return extrinsics.map((x) => h("tr", { className: x.success === false ? "failed" : "" },
+    h("td", {}, x.index),
     h("td", { className: "call" }, x.call || h("span", { className: "muted" }, x.decodeError)),
     h("td", {}, x.signer ? accountLink(x.signer) : h("span", { className: "muted" }, "inherent")),
     h("td", { className: "args" }, json(x.args)),
@@ -40,11 +40,12 @@ export function eventRows(events) {
 export function blockSummary(block) {
   const hd = block.header;
   const signed = block.extrinsics.filter((x) => x.signer);
+  const more = (block.extrinsicCount ?? block.extrinsics.length) - block.extrinsics.length;
   const events = block.events.filter((e) => !(e.pallet === "System" && e.event.startsWith("Extrinsic")));
   return h("tr", { "data-block": hd.number },
     h("td", {}, blockLink(hd.number, hd.hash)),
     h("td", {}, time(hd.timestamp)),
-    h("td", { className: "calls" }, signed.length ? signed.map((x) => x.call).join(", ") : h("span", { className: "muted" }, "timestamp only")),
+    h("td", { className: "calls" }, signed.length ? signed.map((x) => x.call).join(", ") + (more > 0 ? ` (+${more} more)` : "") : h("span", { className: "muted" }, "timestamp only")),
     h("td", { className: "calls" }, events.length ? events.map((e) => `${e.pallet}.${e.event}`).slice(0, 6).join(", ") + (events.length > 6 ? "…" : "") : ""),
     h("td", { className: "hash" }, short(hd.hash)));
 }
