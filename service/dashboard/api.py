@@ -213,15 +213,20 @@ class DashboardApi:
         return found
 
     def _contribution_data(self, contribution: int, time_ms: int) -> dict[str, Any] | None:
-        """The features and label of a contribution, from the DataAdded event of the block at its time."""
+        """The features (or, for a text model, the document) and label of a contribution, from the
+        DataAdded (TextAdded) event of the block at its time."""
         number = self._block_number_at_time(time_ms)
         if number is None:
             return None
         raw = self.chaindb.state_at(self.runtime.system.events.storage_key, number)
         for event in events_json(self.runtime, raw):
             fields = event["fields"]
-            if event["event"] == "DataAdded" and fields.get("contribution") == contribution:
+            if fields.get("contribution") != contribution or event["pallet"] != "Training":
+                continue
+            if event["event"] == "DataAdded":
                 return {"features": fields["features"], "label": fields["label"], "block": number}
+            if event["event"] == "TextAdded":  # a text model's contribution keeps its document
+                return {"text": fields["text"], "label": fields["label"], "block": number}
         return None
 
     def _block_number_at_time(self, time_ms: int) -> int | None:

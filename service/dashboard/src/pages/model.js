@@ -177,8 +177,11 @@ function predictionTable(answer, m) {
 // --- contribute, refund, report ---------------------------------------------------------------------
 
 function contributeForm(m, data) {
+  const isText = isTextModel(m);
   const sparse = m.inputSpec && m.inputSpec.sparse;
-  const features = h("input", { id: "contribute-features", size: 40, placeholder: sparse ? "feature indices, e.g. 3, 17, 40" : `${m.inputSpec.nFeatures} real values, comma separated` });
+  const features = isText
+    ? h("textarea", { id: "contribute-features", rows: 3, placeholder: "the document" })
+    : h("input", { id: "contribute-features", size: 40, placeholder: sparse ? "feature indices, e.g. 3, 17, 40" : `${m.inputSpec.nFeatures} real values, comma separated` });
   const label = h("select", { id: "contribute-label" }, (m.labels || []).map((l, i) => h("option", { value: i }, `${i}: ${l}`)));
   const deposit = h("span", { id: "contribute-deposit" }, depositText(data.deposit));
   const preview = h("span", { className: "muted", id: "contribute-preview" });
@@ -188,25 +191,26 @@ function contributeForm(m, data) {
     if (cells.some((x) => Number.isNaN(x))) throw Object.assign(new Error("features must be numbers"), { errorName: "BadFeatures" });
     return sparse ? cells.map((x) => Math.trunc(x)) : cells.map((x) => Math.round(x * Q16));
   };
-  features.addEventListener("input", () => { try { preview.textContent = `Q.16: [${wire().join(", ")}]`; } catch { preview.textContent = ""; } });
+  if (!isText) features.addEventListener("input", () => { try { preview.textContent = `Q.16: [${wire().join(", ")}]`; } catch { preview.textContent = ""; } });
   const refresh = async () => {
     try { deposit.replaceChildren(depositText(await rpc("training_depositFor", [m.id]))); } catch (exc) { deposit.replaceChildren(errorBox(exc)); }
   };
   const run = async (event) => {
     event.preventDefault();
     try {
-      const args = { model: m.id, features: wire(), label: Number(label.value) };
+      const [call, args] = isText
+        ? ["Training.add_text", { model: m.id, text: features.value, label: Number(label.value) }]
+        : ["Training.add_data", { model: m.id, features: wire(), label: Number(label.value) }];
       await refresh();
       out.replaceChildren(h("span", { className: "muted" }, "signing and submitting…"));
-      showOutcome(out, await submit(currentSigner(), "Training.add_data", args, (s) => out.replaceChildren(h("span", { className: "muted" }, s))));
+      showOutcome(out, await submit(currentSigner(), call, args, (s) => out.replaceChildren(h("span", { className: "muted" }, s))));
     } catch (exc) { out.replaceChildren(errorBox(exc, "contribute")); }
   };
-  return section("Contribute", data.deposit.error && data.deposit.error.error !== "TrainingDisabled" && data.deposit.error.error !== "UnknownModel" ? null : null,
-    h("form", { id: "contribute-form", onsubmit: run },
-      h("div", { className: "row" }, h("label", {}, "features ", features)), preview,
-      h("div", { className: "row" }, h("label", {}, "label ", label)),
-      h("p", {}, "Deposit held if included now: ", deposit, " ", h("button", { type: "button", className: "link", onclick: refresh }, "refresh")),
-      h("button", { type: "submit", id: "contribute-submit" }, "Sign and contribute")), out);
+  return section("Contribute", h("form", { id: "contribute-form", onsubmit: run },
+    h("div", { className: "row" }, h("label", {}, isText ? "document " : "features ", features)), preview,
+    h("div", { className: "row" }, h("label", {}, "label ", label)),
+    h("p", {}, "Deposit held if included now: ", deposit, " ", h("button", { type: "button", className: "link", onclick: refresh }, "refresh")),
+    h("button", { type: "submit", id: "contribute-submit" }, "Sign and contribute")), out);
 }
 
 function depositText(deposit) {
@@ -223,8 +227,11 @@ function claimsView(m, data) {
     if (!c.data) { out.replaceChildren(errorBox({ errorName: "NoData", message: "the contribution's data was not found in its block" })); return; }
     out.replaceChildren(h("span", { className: "muted" }, "signing and submitting…"));
     try {
-      const args = { contribution: c.contribution, features: c.data.features, label: c.data.label };
-      showOutcome(out, await submit(currentSigner(), call, args));
+      const text = typeof c.data.text === "string";
+      const args = text
+        ? { contribution: c.contribution, text: c.data.text, label: c.data.label }
+        : { contribution: c.contribution, features: c.data.features, label: c.data.label };
+      showOutcome(out, await submit(currentSigner(), text ? `${call}_text` : call, args));
     } catch (exc) { out.replaceChildren(errorBox(exc, call)); }
   };
   return section("Refund and report", h("p", { className: "muted" }, "Open contributions still holding a deposit. The author refunds after the wait if the model agrees; others report data the model disagrees with."),
