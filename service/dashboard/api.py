@@ -7,10 +7,11 @@ The page server (`service/dashboard/web.py`) embeds these answers in the HTML it
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
+from pallets.training import query as training_query
 from runtime import codec
 from runtime.block import Block, Header
 from runtime.crypto import address
@@ -19,6 +20,7 @@ from runtime.errors import RuntimeFailure
 from runtime.executive import Runtime
 from runtime.extrinsic import extrinsic_hash
 from runtime.storage.items import jsonable
+from runtime.types import AccountId
 from service.chaindb import ChainDb
 from service.events import events_json
 from service.model_api import ModelApi
@@ -109,7 +111,7 @@ class DashboardApi:
             "free": info.free,
             "held": info.held,
             "models": owned,
-            "contributions": self._contributions_of(text),
+            "contributions": self._contributions_of(account),
             "claimable": _or_error(lambda: self.training.training_claimable(text)),
             "now": self.chaindb.head.best.timestamp,
         }
@@ -205,12 +207,19 @@ class DashboardApi:
             found[name if isinstance(name, str) else str(jsonable(name))] = jsonable(codec.unpack(raw_value))
         return found
 
-    def _contributions_of(self, who: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for card in self._all_models():
-            page = _or_error(partial(self.training.training_contributions, card["id"], who, 0, 100))
-            found.extend(page.get("contributions", []))
-        return found
+    def _contributions_of(self, who: AccountId) -> list[dict[str, Any]]:
+        """The account's newest contributions to any model (at most a page), through the Training pallet's
+        by-contributor index: one prefix scan, whatever the number of models."""
+        rt = self.runtime
+        if not rt.has_pallet("Training"):
+            return []
+        pallet = training_query.training(rt)
+        prefix = pallet.by_contributor.prefix_of(who)
+        newest = deque(
+            (codec.unpack(raw_key[len(prefix) :]) for raw_key, _ in rt.overlay.iterate(prefix)),
+            maxlen=CONTRIBUTIONS_PAGE,
+        )
+        return [training_query.contribution_json(cid, pallet.contributions[cid]) for cid in newest]
 
     def _contribution_data(self, contribution: int, time_ms: int) -> dict[str, Any] | None:
         """The features (or, for a text model, the document) and label of a contribution, from the

@@ -67,8 +67,9 @@ class Dashboard:
         method, params = _read_of(page, request.match_info, request.query.get("start", "0"))
         request_text = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
         answer = await self.dispatcher.handle(request_text, HttpConnection())
-        preload = {"page": page, "params": params, "answer": json.loads(answer or "null")}
-        html = self._template.replace("{{PRELOAD}}", _script_json(preload))
+        head = json.dumps({"page": page, "params": params}, separators=(",", ":"))
+        preload = head[:-1] + ',"answer":' + (answer or "null") + "}"  # the answer's JSON text as it is
+        html = self._template.replace("{{PRELOAD}}", _script_safe(preload))
         return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
@@ -85,9 +86,10 @@ def _read_of(page: str, match: Any, start: str) -> tuple[str, list[Any]]:
     return "dashboard_overview", []
 
 
-def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+def _script_safe(json_text: str) -> str:
+    """JSON text safe inside a <script> element ("</" and "<!--" only occur inside strings, where "\\/"
+    and "\\u003c" mean the same characters)."""
+    return json_text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
 
 
 def _missing_bundle_html() -> str:

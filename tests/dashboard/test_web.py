@@ -26,7 +26,7 @@ class FakeReads:
 
     @method("dashboard_overview")
     def overview(self) -> dict[str, Any]:
-        return {"models": [{"id": 0, "name": "</script><b>iris"}], "bestNumber": 3}
+        return {"models": [{"id": 0, "name": "</script><!--<b>iris"}], "bestNumber": 3}
 
     @method("system_name")
     def name(self) -> str:
@@ -49,11 +49,13 @@ def test_the_page_embeds_its_answer_safely() -> None:
         answer = await client.get("/")
         text = await answer.text()
         assert answer.status == 200 and answer.content_type == "text/html"
-        assert "</script><b>" not in text  # a model's name cannot close the data element
+        assert (
+            "</script><!--" not in text and "<!--<b>" not in text
+        )  # a model's name cannot close the data element
         start = text.index('type="application/json">') + len('type="application/json">')
         preload = json.loads(text[start : text.index("</script>", start)])
         assert preload["page"] == "overview"
-        assert preload["answer"]["result"]["models"][0]["name"] == "</script><b>iris"
+        assert preload["answer"]["result"]["models"][0]["name"] == "</script><!--<b>iris"
 
     if not web.bundle_built():
         pytest.skip("the dashboard bundle is not built (./run.sh test builds it)")
