@@ -9,11 +9,12 @@ import json
 import subprocess
 import tempfile
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import BROWSER_ARGS, CHROMIUM, LABELS, tx
-from node_harness import NodeProcess
+from node_harness import NodeProcess, run_cli
 
 from client import models
 from client.chain import Chain
@@ -191,6 +192,28 @@ def test_a_reader_signs_predictions_and_history_in_the_page(
     assert json.loads(shown) == signed["predictions"][0]["scores"]
     page.click("#history-signed")
     page.wait_for_selector("#lineage .node[data-version='0']")
+
+
+def test_a_key_file_signs_in_the_page(
+    node: NodeProcess, chain: Chain, chain_models: dict[str, int], browser_page: Any, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "key.json"
+    done = run_cli("key", "generate", "--output", str(key_file))
+    assert done.returncode == 0, done.stderr
+    account = json.loads(key_file.read_text())["publicKey"]
+    vault = chain_models["vault"]
+    tx(chain, "alice", "Access.grant", model=vault, who=account, role="Reader", expires_at=None)
+    page = browser_page
+    page.goto(f"{base(node)}/models/{vault}")
+    page.set_input_files("#key-file", str(key_file))
+    page.wait_for_selector("#signer option[value=seed]", state="attached")
+    page.fill("#predict-rows", "5.1, 3.5, 1.4, 0.2")
+    page.click("#predict-submit")
+    page.wait_for_selector("#predictions tr.prediction")  # a Reader's signature: the file's key signed it
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"seed": "0x" + "11" * 32, "publicKey": account}))
+    page.set_input_files("#key-file", str(bad))
+    assert page.get_attribute("#wallet .error", "data-error") == "BadKeyFile"
 
 
 @pytest.mark.parametrize(
