@@ -37,6 +37,7 @@ MAX_RECENT = 50
 MODELS_PAGE = 100
 CONTRIBUTIONS_PAGE = 100
 EXTRINSICS_PAGE = 500
+MAX_VERSIONS = 100  # the newest versions a model page draws
 OVERVIEW_EXTRINSICS = 20
 
 
@@ -128,6 +129,8 @@ class DashboardApi:
         ones (from their DataAdded events), and the deposit a contribution would hold now."""
         model_id = _number_text(model, "model")
         card = self.models.model_get(model_id)
+        latest = card.get("latestVersion")
+        first_version = max(0, latest - MAX_VERSIONS + 1) if isinstance(latest, int) else 0
         contributions = _or_error(
             lambda: self.training.training_contributions(model_id, None, 0, CONTRIBUTIONS_PAGE)
         )
@@ -137,7 +140,7 @@ class DashboardApi:
         return {
             **self._chain_json(),
             "model": card,
-            "history": _or_error(lambda: self.versions.model_history(model_id, 0, None)),
+            "history": _or_error(lambda: self.versions.model_history(model_id, first_version, None)),
             "contributions": contributions,
             "deposit": _or_error(lambda: self.training.training_deposit_for(model_id)),
             "channels": self._named(model_id, "channels"),

@@ -34,7 +34,8 @@ function fillHistory(m, data) {
   const out = h("div", { id: "history-result" });
   const load = async () => {
     try {
-      const params = [m.id, 0, null, null];
+      const first = Number.isInteger(m.latestVersion) ? Math.max(0, m.latestVersion - 99) : 0;
+      const params = [m.id, first, null, null];
       params.push(await signedAuth("model_history", params, m.id));
       fillHistory(m, { ...data, history: await rpc("model_history", params) });
     } catch (exc) { out.replaceChildren(errorBox(exc, "versions")); }
