@@ -62,6 +62,9 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prometheus-port", type=int, default=9615, help="metrics port; 0 picks a free one")
     parser.add_argument("--prometheus-host", default="127.0.0.1", help="metrics listen address")
     parser.add_argument("--no-prometheus", action="store_true", help="do not serve metrics")
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="do not serve the web dashboard on the RPC port"
+    )
     parser.add_argument("--seal", default=None, help="instant, manual or interval:MS (default interval:2000)")
     parser.add_argument(
         "--author", default=None, help="author blocks with this key: a dev name or a key file"
@@ -225,6 +228,7 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         pool=PoolLimits(total=args.pool_limit, per_sender=args.pool_sender_limit),
         blocks=AuthorLimits(max_txs=args.max_block_txs),
         query_window_s=args.query_window,
+        dashboard=not args.no_dashboard,
         rpc_limits=rpc_limits(args),
     )
 

@@ -77,6 +77,19 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _same_origin(request: web.Request, origin: str) -> bool:
+    """A request from a page this server served (the dashboard), on a loopback or IP-literal host (a
+    DNS name could be rebound to this node by another site, so it needs --rpc-cors)."""
+    host = request.host.rsplit(":", 1)[0].strip("[]")
+    if origin != f"http://{request.host}":
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
 class WsConnection:
     """One WebSocket client: responses and notifications go through one bounded queue and a writer task."""
 
@@ -138,8 +151,10 @@ class RpcServer:
         *,
         limits: RpcLimits | None = None,
         cors: tuple[str, ...] | None = None,
+        dashboard: Any = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.dashboard = dashboard  # a service.dashboard.web.Dashboard, or None (--no-dashboard)
         self.hub = hub
         self.metrics = metrics
         self.limits = limits or RpcLimits()
@@ -199,6 +214,8 @@ class RpcServer:
         app.router.add_get("/", self.handle_get)
         app.router.add_get("/health", self.handle_health)
         app.router.add_route("OPTIONS", "/", self.handle_preflight)
+        if self.dashboard is not None:
+            self.dashboard.add_routes(app.router)
         return app
 
     async def start(self, sock: socket.socket) -> None:
@@ -229,7 +246,7 @@ class RpcServer:
     def _cors_headers(self, request: web.Request) -> dict[str, str]:
         """CORS response headers; HTTPForbidden for an Origin that is not allowed."""
         origin = request.headers.get("Origin")
-        if origin is None:
+        if origin is None or (self.dashboard is not None and _same_origin(request, origin)):
             return {}
         if self.cors is None or not ("all" in self.cors or "*" in self.cors or origin in self.cors):
             raise web.HTTPForbidden(text=f"origin {origin} is not allowed (see --rpc-cors)")
@@ -254,6 +271,9 @@ class RpcServer:
         """GET /: a WebSocket upgrade, or a hint."""
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self.handle_ws(request)
+        if self.dashboard is not None:
+            response: web.StreamResponse = await self.dashboard.index(request)
+            return response
         return web.json_response({"error": "send JSON-RPC with POST, or open a WebSocket"}, status=405)
 
     async def handle_http(self, request: web.Request) -> web.Response:
