@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 from node_harness import REPO, NodeProcess, _env
 
 from client.chain import Chain, Receipt
+from client.confidential import make_permissioned
 from client.rpc import Client
 from models import SCALE, InputSpec, get_kind
 from runtime.crypto import dev_keypair
@@ -141,7 +142,9 @@ def chain_models(node: NodeProcess, chain: Chain) -> dict[str, int]:
     """iris (registered over the CLI; Stake training with a one-hour refund wait) and vault (the same
     weights, permissioned), with the client library."""
     with tempfile.TemporaryDirectory() as tmp:
-        iris, root = register_iris(node, iris_weights_file(Path(tmp)), "iris")
+        weights = iris_weights_file(Path(tmp))
+        iris, root = register_iris(node, weights, "iris")
+        plaintext = weights.read_bytes()
     spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * SCALE, "max_nonzeros": 0}
     receipt = tx(
         chain,
@@ -170,7 +173,8 @@ def chain_models(node: NodeProcess, chain: Chain) -> dict[str, int]:
         cost_weight=1000,
         batch_limit=16,
     )
-    tx(chain, "alice", "Access.set_policy", model=vault, visibility="Permissioned", training="Open")
+    # A permissioned model's weights are always encrypted: publish them as a confidential version first.
+    make_permissioned(chain, dev_keypair("alice"), int(vault), plaintext, training="Open", timeout=60)
     return {"iris": iris, "vault": int(vault)}
 
 

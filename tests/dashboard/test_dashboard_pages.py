@@ -18,6 +18,7 @@ from node_harness import NodeProcess, run_cli
 
 from client import models
 from client.chain import Chain
+from client.errors import RpcError
 from runtime.crypto import address, dev_keypair
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
@@ -186,10 +187,13 @@ def test_a_reader_signs_predictions_and_history_in_the_page(
     sign_as(page, "charlie")
     page.fill("#predict-rows", "5.1, 3.5, 1.4, 0.2")
     page.click("#predict-submit")
-    page.wait_for_selector("#predictions tr.prediction")
-    signed = models.predict(chain, vault, [[5.1, 3.5, 1.4, 0.2]], signer=dev_keypair("charlie"))
-    shown = page.locator("#predictions td.args").inner_text()
-    assert json.loads(shown) == signed["predictions"][0]["scores"]
+    # A permissioned model's weights are encrypted: the node cannot predict for anyone, and tells a Reader
+    # (whose signature it accepted, else AccessDenied) to predict on their own machine.
+    page.wait_for_selector("#predict-result .error")
+    assert page.get_attribute("#predict-result .error", "data-error") == "ConfidentialModel"
+    with pytest.raises(RpcError) as refused:  # the page shows what the node answers the same signer
+        models.predict(chain, vault, [[5.1, 3.5, 1.4, 0.2]], signer=dev_keypair("charlie"))
+    assert refused.value.data["error"] == "ConfidentialModel"
     page.click("#history-signed")
     page.wait_for_selector("#lineage .node[data-version='0']")
 
@@ -209,7 +213,8 @@ def test_a_key_file_signs_in_the_page(
     page.wait_for_selector("#signer option[value=seed]", state="attached")
     page.fill("#predict-rows", "5.1, 3.5, 1.4, 0.2")
     page.click("#predict-submit")
-    page.wait_for_selector("#predictions tr.prediction")  # a Reader's signature: the file's key signed it
+    page.wait_for_selector("#predict-result .error")  # a Reader's signature, else AccessDenied
+    assert page.get_attribute("#predict-result .error", "data-error") == "ConfidentialModel"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"seed": "0x" + "11" * 32, "publicKey": account}))
     page.set_input_files("#key-file", str(bad))
