@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from client import confidential, models
 from client.chain import Chain, hex_of
 from client.convert import to_wire
 from client.errors import ArgumentError, RpcError
-from client.output import Output, table
+from client.output import Output, ProgressBar, table
 from client.signer import load_signer
 from client.version_commands import add_version_commands, version_selector
 from pallets.access import envelope
@@ -159,7 +160,8 @@ def cmd_register(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 def cmd_upload(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Upload a file as an artifact and print its root."""
     data = args.file.read_bytes()
-    root = models.upload_artifact(chain, _signer(args), data, timeout=args.timeout)
+    bar = ProgressBar.for_cli("uploading", args.json, sys.stderr)
+    root = models.upload_artifact(chain, _signer(args), data, timeout=args.timeout, progress=bar)
     out.emit({"root": hex_of(root), "size": len(data)}, hex_of(root))
     return 0
 
