@@ -25,6 +25,7 @@ from runtime.errors import ExhaustsResources, FutureNonce, InvalidBlock, Invalid
 from runtime.executive import BlockBuilder, PendingBlock, Runtime
 from runtime.types import AccountId
 from service.chaindb import ChainDb, ChainDbError
+from service.finality import SoloCertifier
 from service.metrics import Metrics
 from service.pool import PoolTx, TransactionPool
 
@@ -138,6 +139,9 @@ class Author:
         #: Called with each sealed block before it is committed (the network appends it to its log
         #: there); an exception abandons the block, which is then not committed.
         self.publish: Callable[[PendingBlock], None] | None = None
+        #: Set on a chain whose single validator is this node (--dev): each finalized block is stored
+        #: with its finality certificate, in the block's own write batch.
+        self.certifier: SoloCertifier | None = None
         self._cond = threading.Condition()
         self._requests: collections.deque[_Request] = collections.deque()
         self._poked = False
@@ -302,7 +306,7 @@ class Author:
             pending = builder.finish(self.keypair)
             if self.publish is not None:
                 self.publish(pending)
-            rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=finalize))
+            rt.commit(pending, extra_puts=self._records(pending, finalize))
         except BaseException:
             builder.abandon()
             raise
@@ -318,6 +322,14 @@ class Author:
             elapsed * 1000,
         )
         return AuthoredBlock(pending.hash, pending.header.number, pending.header.timestamp)
+
+    def _records(self, pending: PendingBlock, finalize: bool) -> list[tuple[bytes, bytes]]:
+        """The chain records of a block (with its finality certificate when this node certifies)."""
+        records = self.chaindb.block_records(pending, finalize=finalize)
+        if finalize and self.certifier is not None:
+            cert = self.certifier.certify(pending.header)
+            records += self.chaindb.certificate_records(cert, committing=pending.header)
+        return records
 
     def _fill(
         self, builder: BlockBuilder, started: float
@@ -392,6 +404,8 @@ class Author:
         """Finalize a best-chain block (engine_finalizeBlock)."""
         try:
             head = self.chaindb.finalize(block_hash)
+            if self.certifier is not None:
+                self.chaindb.put_certificate(self.certifier.certify(head.final))
         except ChainDbError as exc:
             raise AuthorError(str(exc)) from exc
         self.report_finalized(head.final, head.final_hash)

@@ -1,6 +1,8 @@
-"""dev_warp over real node processes: on a --dev node a deposit whose refund wait is an hour is refunded
-after `cmu dev warp 1h`, block timestamps jump and never go back; a node on another chain refuses it by name,
-and bad durations are refused before anything moves."""
+"""A --dev node as a developer uses it, over real node processes. dev_warp: a deposit whose refund wait is
+an hour is refunded after `cmu dev warp 1h`, block timestamps jump and never go back; a node on another
+chain refuses it by name, and bad durations are refused before anything moves. Finality: every finalized
+block carries alice's certificate, so a model version's provenance proof exports over RPC and verifies
+offline with `node.py verify-proof --chain-spec dev`."""
 
 from __future__ import annotations
 
@@ -9,10 +11,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from node_harness import REPO, NodeProcess, RpcCallError
+from node_harness import REPO, NodeProcess, RpcCallError, run_cli
+
+from runtime.genesis import dev_spec
+from service.finality import FinalityCertificate, verify_certificate
 
 HOUR_S = 3600
 SCALE = 1 << 16
@@ -138,3 +144,39 @@ def test_warp_is_refused_on_a_chain_that_is_not_a_dev_chain() -> None:
     finally:
         node.stop()
         node.close()
+
+
+def test_dev_blocks_are_certified_and_a_version_proof_verifies_offline(
+    dev_node: NodeProcess, tmp_path: Path
+) -> None:
+    url = dev_node.url
+    model = _model_with_hour_refund_wait(url)
+    added = cmu_json(url, "--signer", "charlie", "training", "add", str(model), POS, "1")
+    assert added["contribution"] >= 0
+    head = dev_node.rpc("chain_getHeader")
+    cert = FinalityCertificate.from_json(dev_node.rpc("chain_getFinalityCertificate", head["hash"]))
+    assert cert.number == head["number"] and cert.signers == (0,)
+    verify_certificate(cert, dev_spec().validators)
+    proof = dev_node.rpc("provenance_exportProof", model, 1)
+    assert proof["certificate"]["signerNames"] == ["alice"]
+    path = tmp_path / "proof.json"
+    path.write_text(json.dumps(proof))
+    checked = run_cli("verify-proof", str(path), "--chain-spec", "dev")
+    assert checked.returncode == 0, checked.stderr
+    proven = json.loads(checked.stdout)
+    assert (proven["model"], proven["version"], proven["cause"]) == (model, 1, "TRAINING"), proven
+    assert (proven["chain"], proven["signers"], proven["validators"]) == ("Development", ["alice"], 1)
+    value = proof["record"]["value"]
+    proof["record"]["value"] = value[:-1] + ("0" if value[-1] != "0" else "1")  # one byte of the record
+    path.write_text(json.dumps(proof))
+    tampered = run_cli("verify-proof", str(path), "--chain-spec", "dev")
+    assert tampered.returncode == 1 and "proof refused" in tampered.stderr
+
+
+def test_a_block_finalized_later_gets_its_certificate_then(dev_node: NodeProcess) -> None:
+    made = dev_node.rpc("engine_createBlock", True, False)
+    assert dev_node.rpc("chain_getFinalityCertificate", made["hash"]) is None
+    assert dev_node.rpc("engine_finalizeBlock", made["hash"]) is True
+    cert = FinalityCertificate.from_json(dev_node.rpc("chain_getFinalityCertificate", made["hash"]))
+    assert cert.block_hash.hex() == made["hash"][2:]
+    verify_certificate(cert, dev_spec().validators)
