@@ -2,7 +2,9 @@
 builds, seals and commits each block with its chain records in one LevelDB batch, then reports it.
 
 Seal modes: `instant` (a block as soon as transactions are ready), `interval:MS` (a block every MS
-milliseconds, empty or not) and `manual` (blocks only on request, e.g. the engine_createBlock RPC).
+milliseconds, empty or not), `instant+interval:MS` (both: a block as soon as transactions are ready, and
+an empty one when MS pass without any; --dev's default) and `manual` (blocks only on request, e.g. the
+engine_createBlock RPC).
 Block timestamps are the wall clock plus a clock offset that only `warp` (dev_warp, on a dev chain) moves.
 """
 
@@ -64,19 +66,29 @@ class SealMode:
 
     kind: str  # "instant", "interval" or "manual"
     interval_ms: int = 0
+    on_ready: bool = False  # with "interval": also author as soon as transactions are ready
 
     @classmethod
     def parse(cls, text: str) -> SealMode:
-        """`instant`, `manual` or `interval:MS` (ValueError otherwise)."""
+        """`instant`, `manual`, `interval:MS` or `instant+interval:MS` (ValueError otherwise)."""
         if text in ("instant", "manual"):
             return cls(text)
-        kind, _, value = text.partition(":")
+        on_ready = text.startswith("instant+")
+        kind, _, value = text.removeprefix("instant+").partition(":")
         if kind == "interval" and value.isdigit() and int(value) > 0:
-            return cls("interval", int(value))
-        raise ValueError(f"unknown seal mode {text!r}: use instant, manual or interval:MS")
+            return cls("interval", int(value), on_ready)
+        choices = "instant, manual, interval:MS or instant+interval:MS"
+        raise ValueError(f"unknown seal mode {text!r}: use {choices}")
+
+    @property
+    def authors_on_ready(self) -> bool:
+        """Whether ready transactions start a block at once."""
+        return self.kind == "instant" or self.on_ready
 
     def __str__(self) -> str:
-        return f"interval:{self.interval_ms}" if self.kind == "interval" else self.kind
+        if self.kind != "interval":
+            return self.kind
+        return f"{'instant+' if self.on_ready else ''}interval:{self.interval_ms}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,7 +227,7 @@ class Author:
             block = self._author_safely(create_empty=self.seal.kind == "interval", finalize=True)
             if self.seal.kind == "interval":
                 due = max(started + self.seal.interval_ms / 1000, time.monotonic())
-            elif block is not None and self.pool.ready_count:
+            if self.seal.authors_on_ready and block is not None and self.pool.ready_count:
                 self.poke()
 
     def _wait(self, due: float) -> tuple[_Request | None, bool]:
@@ -226,7 +238,7 @@ class Author:
                     return None, False
                 if self._requests:
                     return self._requests.popleft(), False
-                if self.seal.kind == "instant" and self._poked:
+                if self.seal.authors_on_ready and self._poked:
                     self._poked = False
                     return None, True
                 timeout = None
