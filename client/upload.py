@@ -137,11 +137,16 @@ class ChunkSender:
         took them all)."""
         base = self.signer.committed_nonce()
         position = 0
+        deadline = time.monotonic() + self.timeout
         while position < len(indices):
             in_flight = self.signer.nonce - self._wait_below(base, self.signer.nonce - self.window)
             room = max(1, min(SUBMIT_BATCH, self.window - in_flight))
             batch = indices[position : position + room]
-            position += len(batch) - len(self._submit(batch))
+            sent = len(batch) - len(self._submit(batch))
+            if sent:
+                position, deadline = position + sent, time.monotonic() + self.timeout
+            elif time.monotonic() > deadline:
+                raise TimeoutError(f"the node took none of the upload's chunks for {self.timeout:.0f} s")
         if wait:
             self._wait_below(base, self.signer.nonce)
 

@@ -81,3 +81,22 @@ def test_a_lost_chunk_is_found_missing_and_sent_again(node: NodeProcess) -> None
         receipt = sender.send_and_finish()
         assert sender.lost and receipt.success
         assert download_artifact(chain, art.artifact_root(data)).data == data
+
+
+def test_a_nonce_taken_meanwhile_is_signed_afresh(node: NodeProcess) -> None:
+    dave = dev_keypair("dave")
+    data = os.urandom(art.CHUNK_SIZE * 3)
+    with Client(node.url, timeout=60) as client:
+        chain = Chain(client)
+        root = "0x" + art.artifact_root(data).hex()
+        begun = chain.submit_and_watch(
+            chain.sign(dave, chain.compose("ModelRegistry.begin_upload", {"root": root, "size": len(data)}))
+        )
+        upload = next(e for e in begun.events if e["event"] == "UploadStarted")["fields"]["upload"]
+        sender = ChunkSender(chain, dave, upload, art.split_chunks(data), timeout=60)
+        expected = sender.signer.nonce
+        transfer = chain.sign(dave, chain.compose("Balances.transfer", {"dest": "eve", "value": 1}))
+        chain.submit(transfer)  # takes the nonce the sender counted on
+        assert sender.send_and_finish().success
+        assert sender.signer.nonce > expected + 4  # 3 chunks + finish, after the transfer's nonce
+        assert download_artifact(chain, art.artifact_root(data)).data == data
