@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,25 @@ def test_a_block_finalized_later_gets_its_certificate_then(slow_timer_node: Node
     cert = FinalityCertificate.from_json(slow_timer_node.rpc("chain_getFinalityCertificate", made["hash"]))
     assert cert.block_hash.hex() == made["hash"][2:]
     verify_certificate(cert, dev_spec().validators)
+
+
+def test_a_kept_dev_chain_resumes_its_warped_clock_after_a_restart(tmp_path: Path) -> None:
+    args = ("--dev", "--base-path", str(tmp_path), "--seal", "manual")
+    first = NodeProcess(*args).start()
+    try:
+        warped = first.rpc("dev_warp", 7 * 86_400)
+    finally:
+        assert first.stop() == 0
+        first.close()
+    again = NodeProcess(*args).start()
+    try:
+        one = again.rpc("engine_createBlock", True, True)
+        time.sleep(0.3)
+        two = again.rpc("engine_createBlock", True, True)
+        stamps = [again.rpc("chain_getHeader", b["hash"])["timestamp"] for b in (one, two)]
+    finally:
+        again.stop()
+        again.close()
+    assert one["number"] == warped["number"] + 1
+    assert warped["timestamp"] < stamps[0] < stamps[1]
+    assert stamps[1] - stamps[0] >= 250  # the clock runs on from the warped head, not 1 ms a block
