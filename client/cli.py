@@ -14,6 +14,7 @@ from client import commands
 from client.chain import Chain
 from client.dev_commands import add_dev_commands
 from client.errors import ArgumentError, ClientError, NodeUnreachable
+from client.extensions import add_extension_commands
 from client.model_commands import add_model_commands
 from client.output import Output
 from client.rpc import DEFAULT_URL, Client
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(sub, common)
     add_training_commands(sub, common)
     add_dev_commands(sub, common)
+    add_extension_commands(sub, common)
     return parser
 
 

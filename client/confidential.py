@@ -1,6 +1,6 @@
 """Confidential models, client side: encrypt weights under a fresh data key (SecretBox), seal that key to
 each holder's X25519 key (SealedBox, converted from their ed25519 account key), publish, share, and
-predict locally after a verified download. Format: pallets/access/envelope.py.
+predict locally after a verified download. Format: formats/envelope.py.
 
 The node never sees a data key or plaintext weights; these functions run only on the key holders' side.
 """
@@ -18,8 +18,8 @@ import nacl.utils
 from client import models
 from client.chain import Chain, from_hex, hex_of
 from client.errors import ClientError
-from pallets.access import envelope
-from pallets.model_registry.query import QueryError, as_batch, predict_rows
+from formats import envelope
+from formats.predictions import QueryError, as_batch, input_spec_of_json, predict_rows
 from runtime.crypto import Keypair
 
 
@@ -114,7 +114,7 @@ def predict_local(
 ) -> dict[str, Any]:
     """Download the model's weights (verified against the chain), decrypt them when the model is
     confidential (with this account's posted key) and predict here, with the node's own code."""
-    from models import InputSpec, ModelError, get_kind
+    from models import ModelError, get_kind
 
     info = chain.client.request("model_get", [model])
     secret = (info.get("access") or {}).get("confidential") is not None
@@ -122,14 +122,7 @@ def predict_local(
         raise NoKey(f"model {model} is confidential: predicting needs --signer, a key holder's account")
     got = models.download_artifact(chain, model, signer=keypair)
     data = open_artifact(got.data, my_key(chain, keypair, model)) if secret and keypair else got.data
-    spec_json = info["inputSpec"]
-    spec = InputSpec(
-        n_features=spec_json["nFeatures"],
-        sparse=spec_json["sparse"],
-        min_value=spec_json["minValue"],
-        max_value=spec_json["maxValue"],
-        max_nonzeros=spec_json["maxNonzeros"],
-    )
+    spec = input_spec_of_json(info["inputSpec"])
     kind = get_kind(info["kind"])
     labels = list(info["labels"])
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from models import spec as models_spec
 from runtime.types import H256, I64, U8, U32, U64, AccountId, Balance, BlockNumber, bounded_str
 
 ModelId = U32
@@ -29,6 +30,17 @@ class InputSpec:
     min_value: I64
     max_value: I64
     max_nonzeros: U32 = 0  # sparse inputs: most indices per row (0: n_features); bounds overflow checks
+
+    def to_models(self) -> models_spec.InputSpec:
+        """The models package's InputSpec with the same fields (the one chain-to-models conversion;
+        models.ModelError if the kinds' own bounds refuse it)."""
+        return models_spec.InputSpec(
+            n_features=self.n_features,
+            sparse=self.sparse,
+            min_value=self.min_value,
+            max_value=self.max_value,
+            max_nonzeros=self.max_nonzeros,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

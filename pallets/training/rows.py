@@ -28,9 +28,7 @@ class ModelView:
 
     @classmethod
     def of(cls, info: ModelInfo, kind: Any) -> ModelView:
-        s = info.input_spec
-        spec = models.InputSpec(s.n_features, s.sparse, s.min_value, s.max_value, s.max_nonzeros)
-        return cls(kind, spec, len(info.labels))
+        return cls(kind, info.input_spec.to_models(), len(info.labels))
 
     def row(self, features: Sequence[int], label: int) -> models.FixedRow:
         """The kind's canonical row of `features`, or BadRow naming the problem."""

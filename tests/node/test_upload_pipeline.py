@@ -14,7 +14,7 @@ from client.chain import Chain
 from client.models import download_artifact, upload_artifact
 from client.rpc import Client
 from client.upload import ChunkSender
-from pallets.model_registry import artifact as art
+from formats import artifact as art
 from runtime.crypto import dev_keypair
 
 CHUNKS = 12

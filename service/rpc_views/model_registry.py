@@ -1,17 +1,15 @@
-"""Read-only queries behind the `model_*` RPC methods: model info, paged listing, free predictions and
-downloads with state proofs. They run on a runtime with no block in progress (a node's read view) and
-never write. Decoded weights are cached by artifact root (a pure function of the bytes).
+"""ModelRegistry's RPC view: the read-only queries behind the `model_*` RPC methods (model info, paged
+listing, free predictions and downloads with state proofs). They run on a runtime with no block in
+progress (a node's read view) and never write. The JSON shapes of the answers are made here, on the
+node side, not in the pallet. Decoded weights come from the runtime's one weights cache (the
+ModelRegistry pallet's, by artifact root).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from formats.predictions import MAX_ROWS, QueryError, as_batch, input_spec_json, predict_rows
 from pallets.model_registry.pallet import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from runtime.errors import DispatchError
@@ -19,48 +17,8 @@ from runtime.errors import DispatchError
 if TYPE_CHECKING:
     from runtime.executive import Runtime
 
-MAX_ROWS = 1_024
 MAX_PAGE = 100
 MAX_DOWNLOAD_CHUNKS = 64
-_WEIGHTS_CACHE_SIZE = 32
-
-
-class QueryError(ValueError):
-    """A query the node refuses; `error` is a stable name for RPC clients."""
-
-    def __init__(self, error: str, message: str) -> None:
-        super().__init__(message)
-        self.error = error
-
-
-class _WeightsCache:
-    """Decoded weights by (kind, artifact root), least recently used evicted; safe across threads."""
-
-    def __init__(self, size: int) -> None:
-        self._items: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, bytes]) -> Any | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, bytes], weights: Any) -> None:
-        with self._lock:
-            self._items[key] = weights
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-WEIGHTS = _WeightsCache(_WEIGHTS_CACHE_SIZE)
-_INFO_CACHE_SIZE = 256
-# decoded model tokens by their stored bytes (with the models package's InputSpec): the bytes are read
-# from the state on every query, only their decoding is cached
-_INFOS: OrderedDict[bytes, tuple[ModelInfo, Any]] = OrderedDict()
-_INFOS_LOCK = threading.Lock()
 
 
 def registry(rt: Runtime) -> ModelRegistry:
@@ -72,35 +30,15 @@ def registry(rt: Runtime) -> ModelRegistry:
 
 def model_info(rt: Runtime, model: int) -> ModelInfo:
     """A model token or QueryError UnknownModel."""
-    return _model_entry(rt, model)[0]
+    return model_entry(rt, model)[0]
 
 
 def model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
     """(model token, its models-package InputSpec), decoded once per stored value; QueryError UnknownModel."""
-    return _model_entry(rt, model)
-
-
-def _model_entry(rt: Runtime, model: int) -> tuple[ModelInfo, Any]:
-    """(model token, its models-package InputSpec), the decoding cached by the stored bytes."""
-    reg = registry(rt)
-    raw = reg.models.overlay.get(reg.models.key(model)) if isinstance(model, int) else None
-    if raw is not None:
-        with _INFOS_LOCK:
-            found = _INFOS.get(raw)
-            if found is not None:
-                _INFOS.move_to_end(raw)
-                return found
     try:
-        info = reg.model(model)
+        return registry(rt).model_entry(model)
     except DispatchError as exc:
         raise QueryError(type(exc).__name__, str(exc)) from exc
-    entry = (info, _spec(info))
-    if raw is not None:
-        with _INFOS_LOCK:
-            _INFOS[raw] = entry
-            while len(_INFOS) > _INFO_CACHE_SIZE:
-                _INFOS.popitem(last=False)
-    return entry
 
 
 def model_json(model: int, info: ModelInfo) -> dict[str, Any]:
@@ -114,13 +52,7 @@ def model_json(model: int, info: ModelInfo) -> dict[str, Any]:
         "task": info.metadata.task,
         "license": info.metadata.license,
         "kind": info.kind,
-        "inputSpec": {
-            "nFeatures": info.input_spec.n_features,
-            "sparse": info.input_spec.sparse,
-            "minValue": info.input_spec.min_value,
-            "maxValue": info.input_spec.max_value,
-            "maxNonzeros": info.input_spec.max_nonzeros,
-        },
+        "inputSpec": input_spec_json(info.input_spec),
         "labels": list(info.labels),
         "artifact": "0x" + info.artifact.hex(),
         "retired": info.retired,
@@ -165,12 +97,12 @@ def load_weights(
     reg = registry(rt)
     artifact = info.artifact if root is None else root
     kind = reg.kind(info.kind)
-    spec, n_labels = spec if spec is not None else _spec(info), len(info.labels)
-    weights = WEIGHTS.get((info.kind, artifact))
+    spec, n_labels = spec if spec is not None else info.input_spec.to_models(), len(info.labels)
     # a hit must be for this model's spec and labels too: `root` may name another model's artifact
-    if weights is None or weights.spec != spec or weights.n_labels != n_labels:
+    weights = reg.weights.get(artifact, info.kind, spec, n_labels)
+    if weights is None:
         weights = kind.decode(reg.artifact_bytes(artifact), spec, n_labels)
-        WEIGHTS.put((info.kind, artifact), weights)
+        reg.weights.put(artifact, weights)
     return kind, weights
 
 
@@ -192,7 +124,7 @@ def predict(
     """
     from models.errors import ModelError
 
-    info, spec = _model_entry(rt, model)
+    info, spec = model_entry(rt, model)
     batch = as_batch(rows)
     try:
         if weights is None:
@@ -206,47 +138,6 @@ def predict(
         "artifact": "0x" + (root or info.artifact).hex(),
         "predictions": predict_rows(kind, weights, spec, info.labels, batch, fixed=fixed),
     }
-
-
-def predict_rows(
-    kind: Any, weights: Any, spec: Any, names: Sequence[str], batch: list[Any], *, fixed: bool = False
-) -> list[dict[str, Any]]:
-    """{label, name, scores} per row of a batch, from decoded weights: the node's and a client's local
-    predictions run this same code (rows as in `predict`; QueryError naming a refused row)."""
-    from models.errors import ModelError
-
-    try:
-        prepare = kind.prepare_rows if fixed else kind.quantize
-        labels, scores = kind.predict(weights, prepare(batch, spec))
-    except ModelError as exc:
-        raise QueryError(type(exc).__name__, str(exc)) from exc
-    return [
-        {"label": label, "name": names[label], "scores": row}
-        for label, row in zip(_ints(labels), _ints(scores), strict=True)
-    ]
-
-
-def _ints(values: Any) -> list[Any]:
-    """Python ints from an int array (at once) or from a sequence of ints / rows of ints."""
-    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
-        out: list[Any] = values.tolist()
-        return out
-    return [[int(v) for v in x] if hasattr(x, "__iter__") else int(x) for x in values]
-
-
-def _spec(info: ModelInfo) -> Any:
-    from pallets.model_registry.pallet import _kind_spec
-
-    return _kind_spec(info.input_spec)
-
-
-def as_batch(rows: Any) -> list[Any]:
-    if not isinstance(rows, list) or not rows:
-        raise QueryError("BadRows", "rows must be a non-empty list (one row, or a list of rows)")
-    batch = rows if isinstance(rows[0], list | dict) else [rows]
-    if len(batch) > MAX_ROWS:
-        raise QueryError("TooManyRows", f"{len(batch)} rows, at most {MAX_ROWS} per request")
-    return batch
 
 
 def download(rt: Runtime, root: bytes, start: int, count: int) -> dict[str, Any]:
@@ -272,3 +163,9 @@ def download(rt: Runtime, root: bytes, start: int, count: int) -> dict[str, Any]
         "chunkKeys": ["0x" + k.hex() for k in keys[1:]],
         "proof": ["0x" + node.hex() for node in proof],
     }
+
+
+__all__ = [
+    "MAX_DOWNLOAD_CHUNKS", "MAX_PAGE", "MAX_ROWS", "QueryError", "as_batch", "download", "list_models",
+    "load_weights", "model_entry", "model_info", "model_json", "predict", "predict_rows", "registry",
+]
