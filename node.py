@@ -20,6 +20,9 @@ from service.network.service import NetworkConfig
 from service.pool import PoolLimits
 from service.server import RpcLimits
 
+DEV_SEAL = "instant+interval:2000"
+"""--dev's seal: a block as soon as transactions are ready (the dev loop waits for no timer), and an empty
+one every 2 s otherwise (block time moves on)."""
 LOG_FORMAT = "%(asctime)s %(levelname)-5s %(name)-11s %(message)s"
 
 
@@ -65,7 +68,12 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-dashboard", action="store_true", help="do not serve the web dashboard on the RPC port"
     )
-    parser.add_argument("--seal", default=None, help="instant, manual or interval:MS (default interval:2000)")
+    parser.add_argument(
+        "--seal",
+        default=None,
+        help="instant, manual, interval:MS or instant+interval:MS "
+        "(default interval:2000; with --dev instant+interval:2000)",
+    )
     parser.add_argument(
         "--author", default=None, help="author blocks with this key: a dev name or a key file"
     )
@@ -207,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 def node_config(args: argparse.Namespace) -> NodeConfig:
     """The run configuration from parsed flags (with --dev's defaults)."""
     try:
-        seal = SealMode.parse(args.seal or "interval:2000")
+        seal = SealMode.parse(args.seal or (DEV_SEAL if args.dev else "interval:2000"))
     except ValueError as exc:
         raise ConfigError(f"--seal: {exc}") from exc
     if args.query_window <= 0:

@@ -31,7 +31,9 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         return value if defaults else argparse.SUPPRESS
 
     parser.add_argument(
-        "--url", default=default(os.environ.get("CMU_URL", DEFAULT_URL)), help="node RPC address (CMU_URL)"
+        "--url",
+        default=default(os.environ.get("CMU_URL", DEFAULT_URL)),
+        help=f"node RPC address (default: $CMU_URL, else {DEFAULT_URL})",
     )
     parser.add_argument(
         "--signer",
@@ -40,7 +42,11 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
     parser.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
     parser.add_argument(
-        "--timeout", type=float, default=default(60.0), metavar="SECONDS", help="RPC and --wait timeout"
+        "--timeout",
+        type=float,
+        default=default(60.0),
+        metavar="SECONDS",
+        help="RPC and --wait timeout (default: 60)",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from client import confidential, models
 from client.chain import Chain, hex_of
 from client.convert import to_wire
 from client.errors import ArgumentError, RpcError
-from client.output import Output, table
+from client.output import Output, ProgressBar, table
 from client.signer import load_signer
 from client.version_commands import add_version_commands, version_selector
 from formats import envelope
@@ -38,7 +39,14 @@ def add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     get.add_argument("model", type=int)
     get.add_argument("--at", help="block hash or number")
     get.set_defaults(handler=cmd_get)
-    _add_register(group.add_parser("register", parents=[common], help="mint a model token"))
+    _add_register(
+        group.add_parser(
+            "register",
+            parents=[common],
+            help="mint a model token",
+            formatter_class=DefaultsHelpFormatter,
+        )
+    )
     upload = group.add_parser("upload", parents=[common], help="upload a file as an artifact (chunked)")
     upload.add_argument("file", type=Path)
     upload.set_defaults(handler=cmd_upload)
@@ -84,19 +92,37 @@ def _add_confidential(group: Any, common: argparse.ArgumentParser) -> None:
     share.set_defaults(handler=cmd_share_key)
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option's line with its default: `(default: -1.0)`, `(default: "")`; required
+    options, flags and options without a default say nothing more."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if action.required or default is None or default is argparse.SUPPRESS or isinstance(default, bool):
+            return text
+        shown = '""' if default == "" else "%(default)s"
+        return f"{text} (default: {shown})"
+
+
 def _add_register(reg: argparse.ArgumentParser) -> None:
-    reg.add_argument("--name", required=True)
-    reg.add_argument("--kind", required=True, help="dense_perceptron, sparse_perceptron, naive_bayes, ...")
-    reg.add_argument("--features", type=int, required=True)
+    """`model register`'s flags; the parser shows every default in --help."""
+    reg.add_argument("--name", required=True, help="the model's name")
+    reg.add_argument(
+        "--kind", required=True, help="dense_perceptron, sparse_perceptron, naive_bayes, ..."
+    )
+    reg.add_argument("--features", type=int, required=True, help="how many input features")
     reg.add_argument("--labels", required=True, help="comma-separated label names")
     reg.add_argument("--min", type=float, default=-1.0, help="smallest feature value (real units)")
     reg.add_argument("--max", type=float, default=1.0, help="largest feature value (real units)")
     reg.add_argument("--sparse", action="store_true", help="inputs are feature indices")
-    reg.add_argument("--max-nonzeros", type=int, default=0)
-    reg.add_argument("--artifact", help="0x root of an artifact you uploaded (default: initial weights)")
-    reg.add_argument("--description", default="")
-    reg.add_argument("--task", default="classification")
-    reg.add_argument("--license", default="")
+    reg.add_argument("--max-nonzeros", type=int, default=0, help="sparse inputs: most indices in one row")
+    reg.add_argument(
+        "--artifact", help="0x root of an artifact you uploaded (default: the kind's initial weights)"
+    )
+    reg.add_argument("--description", default="", help="free text")
+    reg.add_argument("--task", default="classification", help="what the model does")
+    reg.add_argument("--license", default="", help="the weights' license")
     reg.add_argument("--permissioned", action="store_true", help="readable only with a role: the --weights "
                      "are encrypted here before upload and the key posted to you (and --share)")
     reg.add_argument("--weights", type=Path, help="with --permissioned: the plaintext weights file")
@@ -223,7 +249,8 @@ def cmd_set_visibility(args: argparse.Namespace, chain: Chain, out: Output) -> i
 def cmd_upload(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Upload a file as an artifact and print its root."""
     data = args.file.read_bytes()
-    root = models.upload_artifact(chain, _signer(args), data, timeout=args.timeout)
+    bar = ProgressBar.for_cli("uploading", args.json, sys.stderr)
+    root = models.upload_artifact(chain, _signer(args), data, timeout=args.timeout, progress=bar)
     out.emit({"root": hex_of(root), "size": len(data)}, hex_of(root))
     return 0
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from client.chain import Chain, Receipt, from_hex, hex_of
 from client.errors import ClientError, TransactionFailed
+from client.upload import ChunkSender, Progress
 from formats import artifact as art
 from formats import signed_query
 from runtime.crypto import Keypair, blake2_256
@@ -102,9 +103,13 @@ def _watch(chain: Chain, keypair: Keypair, name: str, args: dict[str, Any], time
     return receipt
 
 
-def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: float = 60.0) -> bytes:
-    """Upload bytes as an artifact over several extrinsics and return its root. Bytes already stored are
-    claimed instead (one extrinsic holding the same deposit); nothing is sent if the signer holds a claim."""
+def upload_artifact(
+    chain: Chain, keypair: Keypair, data: bytes, *, timeout: float = 60.0, progress: Progress | None = None
+) -> bytes:
+    """Upload bytes as an artifact and return its root: begin_upload, then the chunks pipelined (many a
+    block, see client/upload.py) with finish_upload behind them; `progress(sent, total)` follows the bytes.
+    Bytes already stored are claimed instead (one extrinsic holding the same deposit); nothing is sent if
+    the signer holds a claim."""
     root = art.artifact_root(data)
     if chain.query("ModelRegistry.artifacts", [hex_of(root)]).exists:
         claim_keys = [hex_of(root), hex_of(bytes(keypair.account))]
@@ -115,10 +120,8 @@ def upload_artifact(chain: Chain, keypair: Keypair, data: bytes, *, timeout: flo
         chain, keypair, "ModelRegistry.begin_upload", {"root": hex_of(root), "size": len(data)}, timeout
     )
     upload = int(_event_field(begun, "UploadStarted", "upload"))
-    for index, piece in enumerate(art.split_chunks(data)):
-        args = {"upload": upload, "index": index, "data": hex_of(piece)}
-        _watch(chain, keypair, "ModelRegistry.upload_chunk", args, timeout)
-    _watch(chain, keypair, "ModelRegistry.finish_upload", {"upload": upload}, timeout)
+    sender = ChunkSender(chain, keypair, upload, art.split_chunks(data), timeout=timeout, progress=progress)
+    sender.send_and_finish()
     return root
 
 

@@ -130,3 +130,33 @@ class Output:
         else:
             print(pretty(data) if text is None else text, file=self.stream)
         self.stream.flush()
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal's stderr (`[#####.....] 2.1/4.0 MiB 52%`), redrawn in place;
+    `for_cli` gives None (no bar) when stderr is not a terminal or the output is --json."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label = label
+        self.stream = stream
+        self._shown = -1
+
+    @classmethod
+    def for_cli(cls, label: str, json_mode: bool, stream: TextIO) -> ProgressBar | None:
+        """A bar for a command, or None when nobody would see it."""
+        return None if json_mode or not stream.isatty() else cls(label, stream)
+
+    def __call__(self, done: int, total: int) -> None:
+        """Show `done` of `total` bytes (redrawn only when the percentage changes)."""
+        percent = 100 if total <= 0 else min(100, done * 100 // total)
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = self.WIDTH * percent // 100
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        mib = 1024 * 1024
+        text = f"\r{self.label} [{bar}] {done / mib:.1f}/{total / mib:.1f} MiB {percent:3d}%"
+        self.stream.write(text + ("\n" if percent == 100 else ""))
+        self.stream.flush()

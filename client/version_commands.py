@@ -1,9 +1,12 @@
-"""`cmu model history|verify|diff`: a model's versions (paged), whether a version has an artifact root,
-and which chunks changed between two versions, read from the node's `model_` RPC methods."""
+"""`cmu model history|verify|diff|proof`: a model's versions (paged), whether a version has an artifact
+root, which chunks changed between two versions (the node's `model_` RPC methods), and a version's
+provenance proof file (`provenance_exportProof`), checkable offline with `cmu-node verify-proof`."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 from client.chain import Chain
@@ -34,6 +37,14 @@ def add_version_commands(group: Any, common: argparse.ArgumentParser) -> None:
     diff.add_argument("v2", type=int)
     diff.add_argument("--at", help="block hash")
     diff.set_defaults(handler=cmd_diff)
+    proof = group.add_parser(
+        "proof", parents=[common], help="write a version's provenance proof (check it with verify-proof)"
+    )
+    proof.add_argument("model", type=int)
+    proof.add_argument("version", type=int)
+    proof.add_argument("--output", "-o", type=Path, required=True, help="the proof file to write (JSON)")
+    proof.add_argument("--at", help="a certified block's number or hash (default: the newest)")
+    proof.set_defaults(handler=cmd_proof)
 
 
 def version_selector(text: str | None) -> int | str | None:
@@ -51,6 +62,23 @@ def _request(chain: Chain, args: argparse.Namespace, method: str, params: list[A
     """A versions query, signed with --signer when given (a permissioned model's history needs it)."""
     signer = load_signer(args.signer) if args.signer else None
     return chain.client.request(method, signed(chain, signer, method, params))
+
+
+def cmd_proof(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Write a model version's provenance proof at a certified block."""
+    at: int | str | None = int(args.at) if args.at is not None and args.at.isdigit() else args.at
+    proof = _request(chain, args, "provenance_exportProof", [args.model, args.version, at])
+    args.output.write_text(json.dumps(proof, indent=2) + "\n")
+    block = proof["block"]["fields"]
+    summary = {
+        "model": proof["model"],
+        "version": proof["version"],
+        "block": block.get("number"),
+        "signers": proof["certificate"]["signerNames"],
+        "output": str(args.output),
+    }
+    out.emit(summary, table([(k, v) for k, v in summary.items()]))
+    return 0
 
 
 def cmd_history(args: argparse.Namespace, chain: Chain, out: Output) -> int:

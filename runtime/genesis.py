@@ -136,9 +136,16 @@ class ChainSpec:
         return dataclasses.replace(self, validators=chosen, genesis=genesis)
 
 
+DEV_VALIDATOR = "alice"
+"""The development chain's single validator: `--dev` signs a finality certificate of each block with its
+publicly known dev BLS key, so provenance proofs can be exported and verified on a dev chain."""
+
+
 def dev_spec(extra_pallets: Iterable[str] = ()) -> ChainSpec:
-    """The development chain: dev accounts funded, alice the root key and the only authority."""
-    return _dev_like("Development", "dev", "Development", DEV_ACCOUNT_NAMES, tuple(extra_pallets))
+    """The development chain: dev accounts funded (and allowed to author), alice the root key and the
+    single finality validator."""
+    spec = _dev_like("Development", "dev", "Development", DEV_ACCOUNT_NAMES, tuple(extra_pallets))
+    return dataclasses.replace(spec, validators=dev_validators((DEV_VALIDATOR,)))
 
 
 def local_spec(extra_pallets: Iterable[str] = (), validators: Iterable[str] = ()) -> ChainSpec:

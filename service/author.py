@@ -2,7 +2,9 @@
 builds, seals and commits each block with its chain records in one LevelDB batch, then reports it.
 
 Seal modes: `instant` (a block as soon as transactions are ready), `interval:MS` (a block every MS
-milliseconds, empty or not) and `manual` (blocks only on request, e.g. the engine_createBlock RPC).
+milliseconds, empty or not), `instant+interval:MS` (both: a block as soon as transactions are ready, and
+an empty one when MS pass without any; --dev's default) and `manual` (blocks only on request, e.g. the
+engine_createBlock RPC).
 Block timestamps are the wall clock plus a clock offset that only `warp` (dev_warp, on a dev chain) moves.
 """
 
@@ -25,6 +27,7 @@ from runtime.errors import ExhaustsResources, FutureNonce, InvalidBlock, Invalid
 from runtime.executive import BlockBuilder, PendingBlock, Runtime
 from runtime.types import AccountId
 from service.chaindb import ChainDb, ChainDbError
+from service.finality import SoloCertifier
 from service.metrics import Metrics
 from service.pool import PoolTx, TransactionPool
 
@@ -63,19 +66,29 @@ class SealMode:
 
     kind: str  # "instant", "interval" or "manual"
     interval_ms: int = 0
+    on_ready: bool = False  # with "interval": also author as soon as transactions are ready
 
     @classmethod
     def parse(cls, text: str) -> SealMode:
-        """`instant`, `manual` or `interval:MS` (ValueError otherwise)."""
+        """`instant`, `manual`, `interval:MS` or `instant+interval:MS` (ValueError otherwise)."""
         if text in ("instant", "manual"):
             return cls(text)
-        kind, _, value = text.partition(":")
+        on_ready = text.startswith("instant+")
+        kind, _, value = text.removeprefix("instant+").partition(":")
         if kind == "interval" and value.isdigit() and int(value) > 0:
-            return cls("interval", int(value))
-        raise ValueError(f"unknown seal mode {text!r}: use instant, manual or interval:MS")
+            return cls("interval", int(value), on_ready)
+        choices = "instant, manual, interval:MS or instant+interval:MS"
+        raise ValueError(f"unknown seal mode {text!r}: use {choices}")
+
+    @property
+    def authors_on_ready(self) -> bool:
+        """Whether ready transactions start a block at once."""
+        return self.kind == "instant" or self.on_ready
 
     def __str__(self) -> str:
-        return f"interval:{self.interval_ms}" if self.kind == "interval" else self.kind
+        if self.kind != "interval":
+            return self.kind
+        return f"{'instant+' if self.on_ready else ''}interval:{self.interval_ms}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +151,9 @@ class Author:
         #: Called with each sealed block before it is committed (the network appends it to its log
         #: there); an exception abandons the block, which is then not committed.
         self.publish: Callable[[PendingBlock], None] | None = None
+        #: Set on a chain whose single validator is this node (--dev): each finalized block is stored
+        #: with its finality certificate, in the block's own write batch.
+        self.certifier: SoloCertifier | None = None
         self._cond = threading.Condition()
         self._requests: collections.deque[_Request] = collections.deque()
         self._poked = False
@@ -211,7 +227,7 @@ class Author:
             block = self._author_safely(create_empty=self.seal.kind == "interval", finalize=True)
             if self.seal.kind == "interval":
                 due = max(started + self.seal.interval_ms / 1000, time.monotonic())
-            elif block is not None and self.pool.ready_count:
+            if self.seal.authors_on_ready and block is not None and self.pool.ready_count:
                 self.poke()
 
     def _wait(self, due: float) -> tuple[_Request | None, bool]:
@@ -222,7 +238,7 @@ class Author:
                     return None, False
                 if self._requests:
                     return self._requests.popleft(), False
-                if self.seal.kind == "instant" and self._poked:
+                if self.seal.authors_on_ready and self._poked:
                     self._poked = False
                     return None, True
                 timeout = None
@@ -302,7 +318,7 @@ class Author:
             pending = builder.finish(self.keypair)
             if self.publish is not None:
                 self.publish(pending)
-            rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=finalize))
+            rt.commit(pending, extra_puts=self._records(pending, finalize))
         except BaseException:
             builder.abandon()
             raise
@@ -318,6 +334,14 @@ class Author:
             elapsed * 1000,
         )
         return AuthoredBlock(pending.hash, pending.header.number, pending.header.timestamp)
+
+    def _records(self, pending: PendingBlock, finalize: bool) -> list[tuple[bytes, bytes]]:
+        """The chain records of a block (with its finality certificate when this node certifies)."""
+        records = self.chaindb.block_records(pending, finalize=finalize)
+        if finalize and self.certifier is not None:
+            cert = self.certifier.certify(pending.header)
+            records += self.chaindb.certificate_records(cert, committing=pending.header)
+        return records
 
     def _fill(
         self, builder: BlockBuilder, started: float
@@ -392,6 +416,8 @@ class Author:
         """Finalize a best-chain block (engine_finalizeBlock)."""
         try:
             head = self.chaindb.finalize(block_hash)
+            if self.certifier is not None:
+                self.chaindb.put_certificate(self.certifier.certify(head.final))
         except ChainDbError as exc:
             raise AuthorError(str(exc)) from exc
         self.report_finalized(head.final, head.final_hash)

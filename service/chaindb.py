@@ -217,9 +217,15 @@ class ChainDb:
     # --- finality certificates ---------------------------------------------------------------------
     # The caller verifies a certificate (service.finality.verify_certificate) before storing it.
 
-    def certificate_records(self, cert: FinalityCertificate) -> list[Put]:
-        """The records that store `cert` (and move the latest-certificate pointer if it is newer)."""
-        self._check_certified_block(cert)
+    def certificate_records(
+        self, cert: FinalityCertificate, *, committing: Header | None = None
+    ) -> list[Put]:
+        """The records that store `cert` (and move the latest-certificate pointer if it is newer).
+        `committing`: the header of the block written in the same batch (not stored yet) it certifies."""
+        if committing is None:
+            self._check_certified_block(cert)
+        elif committing.hash() != cert.block_hash or committing.state_root != cert.state_root:
+            raise ChainDbError(f"certificate for #{cert.number} is not of the block being committed")
         records = [(CERT_PREFIX + cert.number.to_bytes(4, "big"), cert.encode())]
         latest = self.latest_certificate_number()
         if latest is None or cert.number > latest:

@@ -351,3 +351,33 @@ __all__ = [
     "verify_certificate",
     "verify_vote",
 ]
+
+
+# --- a chain certified by one validator (a --dev chain) ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SoloCertifier:
+    """Certifies the blocks a node authors when its validator is the chain's only one (1 of 1 is a
+    quorum): the `--dev` chain, whose spec lists alice with her publicly known dev BLS key."""
+
+    keys: ValidatorKeys
+    index: int
+    genesis_hash: bytes
+
+    @classmethod
+    def for_validator(
+        cls, validators: Sequence[Validator], keys: ValidatorKeys, genesis_hash: bytes
+    ) -> SoloCertifier | None:
+        """A certifier when `keys` are those of the single validator listed, else None."""
+        if len(validators) != 1 or not has_quorum(1, len(validators)):
+            return None
+        only = validators[0]
+        if only.account != keys.account or only.bls_public_key != keys.bls_public_key():
+            return None
+        return cls(keys, 0, genesis_hash)
+
+    def certify(self, header: Header) -> FinalityCertificate:
+        """The certificate of a block: this validator's vote, aggregated."""
+        target = FinalityTarget.of_header(self.genesis_hash, header)
+        return aggregate([sign_vote(self.keys, self.index, target)])

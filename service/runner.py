@@ -18,16 +18,19 @@ from typing import Any
 
 import plyvel
 
+from runtime.crypto import DEV_ACCOUNT_NAMES
 from runtime.errors import PalletError
 from runtime.executive import Runtime
 from runtime.genesis import ChainSpec
 from runtime.storage.backend import LevelDBBackend
+from runtime.validators import dev_validator_keys
 from service.author import Author, SealMode
 from service.chaindb import ChainDb, ChainDbError
 from service.config import ConfigError, NodeConfig, allow_unsafe, database_path, default_base_path, load_spec
 from service.dashboard.api import DashboardApi
 from service.dashboard.web import Dashboard
 from service.extensions import RpcContext, extension_methods
+from service.finality import SoloCertifier
 from service.importer import BlockImporter
 from service.keys import KeyFileError, load_signer
 from service.metrics import Metrics
@@ -252,7 +255,7 @@ class NodeRunner:
             keypair = load_signer(self.config.author)
         except KeyFileError as exc:
             raise ConfigError(f"--author: {exc}") from exc
-        return Author(
+        author = Author(
             chain.runtime,
             chain.chaindb,
             pool,
@@ -263,6 +266,10 @@ class NodeRunner:
             follow=validator.follow,
             limits=self.config.blocks,
         )
+        author.certifier = solo_certifier(chain, self.config.author)
+        if author.certifier is not None:
+            log.info("Certifying finalized blocks as the chain's single validator %r", self.config.author)
+        return author
 
     async def _serve_rpc(self, api: NodeApi, hub: Hub) -> RpcServer:
         config = self.config
@@ -321,6 +328,15 @@ class NodeRunner:
         services.validator.stop()
         if services.metrics_server is not None:
             await services.metrics_server.stop()
+
+
+def solo_certifier(chain: OpenChain, author: str) -> SoloCertifier | None:
+    """A certifier when the author is a dev account that is the spec's single validator (--dev: alice)."""
+    name = author.lower()
+    if name not in DEV_ACCOUNT_NAMES or not chain.spec.validators:
+        return None
+    keys = dev_validator_keys(name)
+    return SoloCertifier.for_validator(chain.spec.validators, keys, chain.runtime.genesis_hash)
 
 
 def is_dev_chain(spec: ChainSpec) -> bool:

@@ -24,7 +24,7 @@ def run_node(*args: str) -> tuple[int, str]:
 
 
 def test_a_chain_without_validators_cannot_join() -> None:
-    code, err = run_node("--chain", "dev", "--etcd", "http://127.0.0.1:1")
+    code, err = run_node("--chain", "local", "--etcd", "http://127.0.0.1:1")
     assert code == 2 and "lists no validators" in err
 
 

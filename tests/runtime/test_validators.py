@@ -58,10 +58,18 @@ def test_consortium_spec_round_trips_through_json():
 
 
 def test_spec_without_validators_is_unchanged():
-    data = dev_spec().to_json()
+    data = local_spec().to_json()
     assert "validators" not in data
     assert load(data).validators == ()
     assert local_spec().to_json() == load(local_spec().to_json()).to_json()
+
+
+def test_dev_spec_has_alice_as_its_single_validator_and_every_dev_account_as_author():
+    spec = dev_spec()
+    assert [v.name for v in spec.validators] == ["alice"]
+    assert spec.validators[0] == dev_validator("alice")
+    assert len(spec.genesis["System"]["authorities"]) == 6  # any dev account may still author (--author)
+    assert load(spec.to_json()) == spec
 
 
 def test_validators_change_the_spec_hash_and_are_stored_at_genesis():
