@@ -127,8 +127,8 @@ def _add_register(reg: argparse.ArgumentParser) -> None:
                      "are encrypted here before upload and the key posted to you (and --share)")
     reg.add_argument("--weights", type=Path, help="with --permissioned: the plaintext weights file")
     reg.add_argument("--training", choices=["Open", "Trainers"], default="Open", metavar="POLICY",
-                     help="with --permissioned: Open or Trainers")
-    reg.add_argument("--share", default="", help="with --permissioned: accounts made Readers, given the key")
+                     help="who may train a permissioned model: Open or Trainers")
+    reg.add_argument("--share", default="", help="permissioned: accounts made Readers, given the key")
     reg.set_defaults(handler=cmd_register)
 
 
