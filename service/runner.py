@@ -39,6 +39,7 @@ from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
+from service.substrate.api import SubstrateApi
 from service.training_api import TrainingApi
 from service.validator import Validator
 from service.version_api import VersionApi
@@ -271,7 +272,11 @@ class NodeRunner:
         methods.update(extension_methods(context, methods))
         dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
-        server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)
+        substrate_methods = {**methods, **collect_methods(SubstrateApi(api))}
+        substrate = Dispatcher(substrate_methods, allow_unsafe=unsafe, metrics=self.metrics)
+        server = RpcServer(
+            dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors, substrate=substrate
+        )
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")
         await server.start(sock)
         port = sock.getsockname()[1]
