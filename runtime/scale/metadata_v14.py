@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import typing
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 
 from runtime.scale.registry import TypeRegistry, type_path
+from runtime.scale.values import to_scale
 from runtime.storage.items import StorageItem
 
 if TYPE_CHECKING:
@@ -396,11 +398,8 @@ def _scale_config(types: list[dict[str, Any]]) -> RuntimeConfigurationObject:
     return config
 
 
-def build_scale_metadata(runtime: Runtime, default_of: Any) -> ScaleMetadata:
-    """The metadata V14 of `runtime`; `default_of(entry, metadata)` gives an entry's default SCALE bytes.
-
-    Slow (seconds: scalecodec is pure Python): build it once per runtime version, off the event loop.
-    """
+def build_scale_metadata(runtime: Runtime) -> ScaleMetadata:
+    """The metadata V14 of `runtime` (slow: seconds, scalecodec is pure Python; see `scale_metadata`)."""
     builder = _Builder(runtime)
     value, ids = builder.build()
     config = _scale_config(builder.reg.types)
@@ -409,10 +408,50 @@ def build_scale_metadata(runtime: Runtime, default_of: Any) -> ScaleMetadata:
         _fill_constants(metadata, pallet_entry)
         for entry in (pallet_entry["storage"] or {}).get("entries", []):
             found = metadata.storage[(pallet_entry["name"], entry["name"])]
-            entry["default"] = "0x" + default_of(found, metadata).hex()
+            entry["default"] = "0x" + storage_default(metadata, found).hex()
     versioned = ("0x" + METADATA_MAGIC.hex(), {"V14": value})
     metadata.encoded = bytes(config.create_scale_object("MetadataVersioned").encode(versioned).data)
     return metadata
+
+
+_CACHE: dict[tuple[Any, ...], ScaleMetadata] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def scale_metadata(runtime: Runtime) -> ScaleMetadata:
+    """The metadata V14 of a runtime, built once per process for each set of pallets and version."""
+    key = (tuple(type(p) for p in runtime.pallets), runtime.VERSION, runtime.genesis_hash)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is None:
+            found = _CACHE[key] = build_scale_metadata(runtime)
+        return found
+
+
+def substrate_account_info(record: Any) -> dict[str, Any]:
+    """The runtime's account record (nonce, free, held) in frame_system::AccountInfo's shape."""
+    exists = 1 if (record.free or record.held or record.nonce) else 0
+    return {
+        "nonce": record.nonce,
+        "consumers": 0,
+        "providers": exists,
+        "sufficients": 0,
+        "data": {"free": record.free, "reserved": record.held, "frozen": 0, "flags": 0},
+    }
+
+
+def encode_storage_value(metadata: ScaleMetadata, entry: StorageEntry, value: Any) -> bytes:
+    """A Python value of a storage item as the SCALE bytes the metadata declares."""
+    if (entry.pallet, entry.item.name) == ("System", "account"):
+        return metadata.encode(metadata.type_ids["AccountInfo"], substrate_account_info(value))
+    return metadata.encode(entry.value_type_id, to_scale(entry.item.value_type, value))
+
+
+def storage_default(metadata: ScaleMetadata, entry: StorageEntry) -> bytes:
+    """The SCALE default of an item (0x00, Option's None or an empty Vec, when it has none)."""
+    if (entry.pallet, entry.item.name) == ("System", "events") or entry.item.default is None:
+        return b"\x00"
+    return encode_storage_value(metadata, entry, entry.item.default)
 
 
 def _fill_constants(metadata: ScaleMetadata, pallet_entry: dict[str, Any]) -> None:

@@ -77,7 +77,10 @@ class TypeRegistry:
         return self.add(("tuple", *parts), lambda: {"tuple": list(parts)})
 
     def composite(
-        self, path: list[str], fields: Sequence[tuple[str | None, int, str | None]], docs: list[str] | None = None
+        self,
+        path: list[str],
+        fields: Sequence[tuple[str | None, int, str | None]],
+        docs: list[str] | None = None,
     ) -> int:
         """A struct (named fields) or tuple struct (unnamed) known by its path."""
         return self.add(
@@ -104,7 +107,10 @@ class TypeRegistry:
 
     @staticmethod
     def make_variant(
-        name: str, index: int, fields: Sequence[tuple[str | None, int, str | None]], docs: list[str] | None = None
+        name: str,
+        index: int,
+        fields: Sequence[tuple[str | None, int, str | None]],
+        docs: list[str] | None = None,
     ) -> dict[str, Any]:
         """One variant of an enum."""
         return {

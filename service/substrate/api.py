@@ -13,10 +13,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.scale.metadata_v14 import ScaleMetadata, build_scale_metadata
+from runtime.scale.metadata_v14 import ScaleMetadata, scale_metadata
 from runtime.storage.overlay import STATE_PREFIX
-from service.rpc import RpcError, bad_params, method
+from service.rpc import Connection, RpcError, bad_params, method
 from service.rpc_api import NodeApi, hexed, parse_hex
+from service.subscriptions import FINALIZED_HEAD, NEW_HEAD
 from service.substrate.blocks import BlocksView, header_json
 from service.substrate.events import EventsView
 from service.substrate.storage import MAX_KEYS_PAGE, StorageKeyError, StorageView
@@ -50,14 +51,8 @@ class Views:
 
     def _build(self) -> tuple[ScaleMetadata, StorageView, BlocksView, EventsView]:
         runtime = self.api.runtime
-        holder: dict[str, EventsView] = {}
-
-        def default_of(entry: Any, metadata: ScaleMetadata) -> bytes:
-            return StorageView(metadata, lambda raw: holder["events"].encode(raw)).default(entry)
-
-        metadata = build_scale_metadata(runtime, default_of)
+        metadata = scale_metadata(runtime)
         events = EventsView(runtime, metadata)
-        holder["events"] = events
         return metadata, StorageView(metadata, events.encode), BlocksView(runtime, metadata), events
 
     async def ready(self) -> tuple[ScaleMetadata, StorageView, BlocksView, EventsView]:
@@ -190,3 +185,93 @@ class SubstrateApi:
         backend = self.api.chaindb.backend
         for key, _ in backend.iterate(STATE_PREFIX + node_prefix):
             yield key[len(STATE_PREFIX) :]
+
+    # --- subscriptions ---------------------------------------------------------------------------
+
+    def _heads(self, conn: Connection, kind: str, final: bool) -> str:
+        sub = self.api.hub.subscribe(conn, kind)
+        sub.shape = substrate_header
+        head = self.api.chaindb.head
+        sub.send(
+            header_json(head.final if final else head.best, head.final_hash if final else head.best_hash)
+        )
+        return sub.id
+
+    @method("chain_subscribeNewHeads", connection=True)
+    def chain_subscribe_new_heads(self, conn: Connection) -> str:
+        """chain_newHead notifications in Substrate's header shape, from the current best header."""
+        return self._heads(conn, NEW_HEAD, final=False)
+
+    @method("chain_subscribeNewHead", connection=True)
+    def chain_subscribe_new_head(self, conn: Connection) -> str:
+        """The singular name @polkadot/api calls."""
+        return self._heads(conn, NEW_HEAD, final=False)
+
+    @method("chain_unsubscribeNewHead", connection=True)
+    def chain_unsubscribe_new_head(self, conn: Connection, subscription: Any) -> bool:
+        """End a new-head subscription."""
+        return self.api.hub.unsubscribe(conn, NEW_HEAD, subscription)
+
+    @method("chain_subscribeFinalizedHeads", connection=True)
+    def chain_subscribe_finalized_heads(self, conn: Connection) -> str:
+        """chain_finalizedHead notifications in Substrate's header shape."""
+        return self._heads(conn, FINALIZED_HEAD, final=True)
+
+    @method("chain_subscribeFinalisedHeads", connection=True)
+    def chain_subscribe_finalised_heads(self, conn: Connection) -> str:
+        """The British spelling older clients call."""
+        return self._heads(conn, FINALIZED_HEAD, final=True)
+
+    @method("state_subscribeStorage", connection=True)
+    async def state_subscribe_storage(self, conn: Connection, keys: Any = None) -> str:
+        """state_storage notifications: the keys' values now, then those that changed at each new block."""
+        if not isinstance(keys, list) or not keys or len(keys) > MAX_KEYS_PAGE:
+            raise bad_params(f"keys must be a non-empty array of at most {MAX_KEYS_PAGE} hex strings")
+        state_keys = [parse_hex(k, "storage key") for k in keys]
+        storage = (await self.views.ready())[1]
+        sub = self.api.hub.subscribe(conn, NEW_HEAD)
+        sub.method = "state_storage"
+        last: dict[bytes, str | None] = {}
+
+        def changes(header: dict[str, Any]) -> dict[str, Any] | None:
+            now = {k: self._read(storage, k, header["hash"]) for k in state_keys}
+            changed = [[hexed(k), v] for k, v in now.items() if k not in last or last[k] != v]
+            first = not last
+            last.update(now)
+            return {"block": header["hash"], "changes": changed} if changed or first else None
+
+        sub.shape = changes
+        head = self.api.chaindb.head
+        sub.send(header_json(head.best, head.best_hash))
+        return sub.id
+
+    @method("state_unsubscribeStorage", connection=True)
+    def state_unsubscribe_storage(self, conn: Connection, subscription: Any) -> bool:
+        """End a storage subscription."""
+        return self.api.hub.unsubscribe(conn, NEW_HEAD, subscription)
+
+    @method("author_submitAndWatchExtrinsic", connection=True)
+    async def author_submit_and_watch_extrinsic(self, conn: Connection, extrinsic: Any) -> str:
+        """Submit and follow an extrinsic with Substrate's status stream (ready, inBlock, finalized)."""
+        sub_id = await self.api.author_submit_and_watch_extrinsic(conn, extrinsic)
+        sub = self.api.hub.subscription(sub_id)
+        if sub is not None:
+            sub.shape = transaction_status
+            sub.send("ready")
+        return sub_id
+
+
+def substrate_header(header: dict[str, Any]) -> dict[str, Any]:
+    """A native header notification in Substrate's shape (hex number, digest)."""
+    number = header["number"]
+    return {**header, "number": hex(number) if isinstance(number, int) else number, "digest": {"logs": []}}
+
+
+def transaction_status(status: Any) -> Any:
+    """A native transaction status as Substrate's TransactionStatus JSON (one key, or a bare string)."""
+    if isinstance(status, dict):
+        for key in ("inBlock", "finalized", "invalid", "dropped", "usurped", "future", "ready"):
+            if key in status:
+                value = status[key]
+                return {key: value} if isinstance(value, str) else key
+    return status

@@ -17,7 +17,7 @@ import xxhash
 
 from runtime import codec
 from runtime.errors import CodecError
-from runtime.scale.metadata_v14 import ScaleMetadata, StorageEntry
+from runtime.scale.metadata_v14 import ScaleMetadata, StorageEntry, encode_storage_value
 from runtime.scale.values import from_scale, to_scale
 from runtime.storage.items import item_prefix
 from runtime.types import converter
@@ -123,26 +123,4 @@ class StorageView:
 
     def encode_value(self, entry: StorageEntry, value: Any) -> bytes:
         """A Python value of the item as SCALE bytes."""
-        if (entry.pallet, entry.item.name) == ("System", "account"):
-            return self.metadata.encode(self.metadata.type_ids["AccountInfo"], account_info(value))
-        return self.metadata.encode(entry.value_type_id, to_scale(entry.item.value_type, value))
-
-    def default(self, entry: StorageEntry) -> bytes:
-        """The SCALE default of an item (0x00 for one without a default: Option's None)."""
-        if (entry.pallet, entry.item.name) == ("System", "events"):
-            return b"\x00"
-        if entry.item.default is None:
-            return b"\x00"
-        return self.encode_value(entry, entry.item.default)
-
-
-def account_info(record: Any) -> dict[str, Any]:
-    """The runtime's account record in frame_system::AccountInfo's shape."""
-    exists = 1 if (record.free or record.held or record.nonce) else 0
-    return {
-        "nonce": record.nonce,
-        "consumers": 0,
-        "providers": exists,
-        "sufficients": 0,
-        "data": {"free": record.free, "reserved": record.held, "frozen": 0, "flags": 0},
-    }
+        return encode_storage_value(self.metadata, entry, value)

@@ -70,3 +70,43 @@ def test_query_system_account_gives_substrate_account_info(substrate: SubstrateI
 
 def test_ss58_address_is_the_ed25519_public_key(substrate: SubstrateInterface) -> None:
     assert bytes.fromhex(dev_pair("bob").public_key.hex()) == bytes(dev_keypair("bob").account)
+
+
+def test_account_next_index_takes_an_ss58_address(substrate: SubstrateInterface, node: NodeProcess) -> None:
+    nonce, _ = account_info(node, bytes(dev_keypair("charlie").account))
+    assert substrate.get_account_nonce(dev_pair("charlie").ss58_address) == nonce
+
+
+def test_signed_v4_transfer_is_included_and_charged(substrate: SubstrateInterface, node: NodeProcess) -> None:
+    alice, bob = dev_keypair("alice").account, dev_keypair("bob").account
+    alice_nonce, alice_free = account_info(node, bytes(alice))
+    _, bob_free = account_info(node, bytes(bob))
+    amount = 10**12
+    call = substrate.compose_call("Balances", "transfer", {"dest": dev_pair("bob").ss58_address, "value": amount})
+    extrinsic = substrate.create_signed_extrinsic(call=call, keypair=dev_pair("alice"), era={"period": 64})
+    receipt = substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
+    assert receipt.is_success, receipt.error_message
+    assert account_info(node, bytes(bob))[1] == bob_free + amount
+    nonce_after, free_after = account_info(node, bytes(alice))
+    assert nonce_after == alice_nonce + 1
+    assert free_after < alice_free - amount  # the fee was charged on top
+    block = substrate.get_block(block_hash=receipt.block_hash)
+    hashes = ["0x" + x.extrinsic_hash.hex() for x in block["extrinsics"] if x.extrinsic_hash]
+    assert receipt.extrinsic_hash in hashes
+
+
+def test_signed_v4_model_registry_call_registers_a_model(substrate: SubstrateInterface) -> None:
+    before = substrate.query("ModelRegistry", "NextModel").value
+    spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * 65536, "max_nonzeros": 0}
+    params = {
+        "name": "iris", "description": "via substrate-interface", "task": "classification",
+        "kind": "dense_perceptron", "input_spec": spec, "labels": ["a", "b", "c"], "license": "MIT",
+        "artifact": None,
+    }
+    call = substrate.compose_call("ModelRegistry", "register", params)
+    extrinsic = substrate.create_signed_extrinsic(call=call, keypair=dev_pair("dave"))
+    receipt = substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
+    assert receipt.is_success, receipt.error_message
+    assert substrate.query("ModelRegistry", "NextModel").value == before + 1
+    events = [(e.value["module_id"], e.value["event_id"]) for e in receipt.triggered_events]
+    assert ("ModelRegistry", "ModelRegistered") in events
