@@ -72,15 +72,19 @@ class ScaleMetadata:
     type_ids: dict[Any, int]
     storage: dict[tuple[str, str], StorageEntry]
     config: RuntimeConfigurationObject
+    #: the decoded metadata object, which scalecodec needs to encode and decode calls
+    decoded: Any = None
 
     def encode(self, type_id: int, value: Any) -> bytes:
         """SCALE bytes of a scalecodec value of a registry type."""
-        obj = self.config.create_scale_object(f"scale_info::{type_id}")
+        obj = self.config.create_scale_object(f"scale_info::{type_id}", metadata=self.decoded)
         return bytes(obj.encode(value).data)
 
     def decode(self, type_id: int, data: bytes) -> tuple[Any, int]:
         """A registry type's scalecodec value decoded from the start of `data`, and the bytes it used."""
-        obj = self.config.create_scale_object(f"scale_info::{type_id}", data=ScaleBytes(data))
+        obj = self.config.create_scale_object(
+            f"scale_info::{type_id}", data=ScaleBytes(data), metadata=self.decoded
+        )
         value = obj.decode(check_remaining=False)
         return value, obj.data.offset
 
@@ -411,6 +415,9 @@ def build_scale_metadata(runtime: Runtime) -> ScaleMetadata:
             entry["default"] = "0x" + storage_default(metadata, found).hex()
     versioned = ("0x" + METADATA_MAGIC.hex(), {"V14": value})
     metadata.encoded = bytes(config.create_scale_object("MetadataVersioned").encode(versioned).data)
+    decoded = config.create_scale_object("MetadataVersioned", data=ScaleBytes(metadata.encoded))
+    decoded.decode()
+    metadata.decoded = decoded
     return metadata
 
 
