@@ -93,8 +93,7 @@ class Bench:
         pending = builder.finish(alice)
         rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=True))
         self.chaindb.advance(pending.header, finalize=True)
-        self.reader.head = pending.header
-        self.reader.trie.set_root(pending.header.state_root)
+        self.reader.view(pending.header)
 
 
 def register(bench: Bench) -> None:

@@ -102,7 +102,7 @@ def sell_passes(
 
 def held_revenue(rt: MockRuntime) -> int:
     """What the pallet account holds as unclaimed revenue."""
-    return rt.runtime.balances.held_balance(Access.PALLET_ACCOUNT, "access/revenue")
+    return rt.balances.held_balance(Access.PALLET_ACCOUNT, "access/revenue")
 
 
 def upload(rt: MockRuntime, who: str, data: bytes) -> bytes:

@@ -167,7 +167,7 @@ def registry(rt: MockRuntime) -> ModelRegistry:
 
 def held(rt: MockRuntime, who: str) -> int:
     """What `who` has held under the registry's upload reason."""
-    return rt.runtime.balances.held_balance(rt.account(who), UPLOAD_REASON)
+    return rt.balances.held_balance(rt.account(who), UPLOAD_REASON)
 
 
 def stored_bytes(rt: MockRuntime, root: bytes) -> bytes:

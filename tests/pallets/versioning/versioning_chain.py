@@ -107,8 +107,7 @@ class Chain:
         rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=True))
         self.chaindb.advance(pending.header, finalize=True)
         self.events.append((pending.header.number, list(pending.events)))
-        self.reader.head = pending.header
-        self.reader.trie.set_root(pending.header.state_root)
+        self.reader.view(pending.header)
         return results
 
     def one(self, who: str, name: str, /, **kwargs: Any) -> ApplyResult:
