@@ -21,6 +21,7 @@ from scalecodec.type_registry import load_type_registry_preset
 from runtime.scale.registry import TypeRegistry, type_path
 from runtime.scale.values import to_scale
 from runtime.storage.items import StorageItem
+from runtime.types import type_name
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime
@@ -130,7 +131,7 @@ class _Builder:
             self.reg.make_variant(
                 s.name,
                 s.index,
-                [(n, self.reg.of(t), None) for n, t in zip(s.arg_names, s.arg_types, strict=True)],
+                [(n, self.reg.of(t), type_name(t)) for n, t in zip(s.arg_names, s.arg_types, strict=True)],
                 docs=[s.doc.splitlines()[0]] if s.doc else [],
             )
             for s in specs
@@ -151,13 +152,15 @@ class _Builder:
                 event.__name__, index, [("dispatch_info", self._dispatch_info(), None)]
             )
         if pallet.name == "System" and event.__name__ == "ExtrinsicFailed":
-            fields = [
-                ("dispatch_error", self._dispatch_error(), None),
-                ("dispatch_info", self._dispatch_info(), None),
+            failed: list[tuple[str | None, int, str | None]] = [
+                ("dispatch_error", self._dispatch_error(), "DispatchError"),
+                ("dispatch_info", self._dispatch_info(), "DispatchInfo"),
             ]
-            return self.reg.make_variant(event.__name__, index, fields)
+            return self.reg.make_variant(event.__name__, index, failed)
         hints = typing.get_type_hints(event, include_extras=True)
-        fields = [(f.name, self.reg.of(hints[f.name]), None) for f in dataclasses.fields(event)]
+        fields: list[tuple[str | None, int, str | None]] = [
+            (f.name, self.reg.of(hints[f.name]), type_name(hints[f.name])) for f in dataclasses.fields(event)
+        ]
         return self.reg.make_variant(event.__name__, index, fields, docs=_docs(event))
 
     def _error_enum(self, pallet: Pallet) -> int | None:

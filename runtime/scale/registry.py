@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
-from runtime.types import AccountId, ByteLength, IntRange
+from runtime.types import AccountId, ByteLength, IntRange, type_name
 
 TypeEntry = dict[str, Any]
 
@@ -199,7 +199,7 @@ class TypeRegistry:
         fields = [f for f in dataclasses.fields(cls) if f.init]
         return self.composite(
             type_path(cls),
-            [(f.name, self.of(hints[f.name]), None) for f in fields],
+            [(f.name, self.of(hints[f.name]), type_name(hints[f.name])) for f in fields],
             docs=_docs(cls),
         )
 

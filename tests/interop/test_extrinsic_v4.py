@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from runtime.crypto import dev_keypair
 from runtime.errors import BadArguments, BadFormat, InvalidExtrinsic, UnknownCall
+from runtime.executive import Runtime
 from runtime.scale.extrinsic_v4 import (
     MortalEra,
     UnsupportedAddress,
@@ -21,7 +22,6 @@ from runtime.scale.extrinsic_v4 import (
     encode_call,
     signing_payload,
 )
-from runtime.executive import Runtime
 from runtime.testing import MockRuntime, build_runtime
 from service.substrate.storage import twox128
 
@@ -64,8 +64,9 @@ def test_decode_v4_works(mock: MockRuntime) -> None:
     assert xt.call.kwargs() == {"dest": mock.account("bob"), "value": AMOUNT}
     assert (xt.nonce, xt.tip, xt.era) == (3, 7, MortalEra(0, 0))
     rt = mock.runtime
-    payload = signing_payload(xt, rt.VERSION.spec_version, rt.VERSION.transaction_version, rt.genesis_hash,
-                              rt.genesis_hash)
+    payload = signing_payload(
+        xt, rt.VERSION.spec_version, rt.VERSION.transaction_version, rt.genesis_hash, rt.genesis_hash
+    )
     assert payload.startswith(xt.call_bytes + xt.extra_bytes)
 
 
@@ -77,7 +78,7 @@ def test_mortal_era_birth_follows_substrate() -> None:
 def _replace(data: bytes, offset: int, new: bytes) -> bytes:
     """Change the body (after the 2-byte length prefix) at `offset` and fix the length prefix."""
     body = data[2:]
-    body = body[:offset] + new + body[offset + len(new):]
+    body = body[:offset] + new + body[offset + len(new) :]
     return compact(len(body)) + body
 
 

@@ -37,10 +37,14 @@ def substrate(node: NodeProcess) -> Iterator[SubstrateInterface]:
 
 def dev_pair(name: str) -> Keypair:
     """A dev account as substrate-interface's ed25519 Keypair (same seed as runtime.crypto's)."""
-    return Keypair.create_from_seed("0x" + dev_seed(name).hex(), ss58_format=42, crypto_type=KeypairType.ED25519)
+    return Keypair.create_from_seed(
+        "0x" + dev_seed(name).hex(), ss58_format=42, crypto_type=KeypairType.ED25519
+    )
 
 
-def test_metadata_v14_lists_every_pallet_with_its_calls_storage_and_events(substrate: SubstrateInterface) -> None:
+def test_metadata_v14_lists_every_pallet_with_its_calls_storage_and_events(
+    substrate: SubstrateInterface,
+) -> None:
     metadata = substrate.get_block_metadata()
     assert metadata.value_object[1].index == 14
     substrate.init_runtime()
@@ -58,7 +62,9 @@ def test_get_block_decodes_header_and_extrinsics(substrate: SubstrateInterface, 
     assert latest["header"]["hash"] == node.rpc("chain_getBlockHash")
 
 
-def test_query_system_account_gives_substrate_account_info(substrate: SubstrateInterface, node: NodeProcess) -> None:
+def test_query_system_account_gives_substrate_account_info(
+    substrate: SubstrateInterface, node: NodeProcess
+) -> None:
     alice = dev_keypair("alice").account
     nonce, free = account_info(node, bytes(alice))
     result = substrate.query("System", "Account", [dev_pair("alice").ss58_address])
@@ -78,12 +84,15 @@ def test_account_next_index_takes_an_ss58_address(substrate: SubstrateInterface,
 
 
 def test_signed_v4_transfer_is_included_and_charged(substrate: SubstrateInterface, node: NodeProcess) -> None:
-    alice, bob = dev_keypair("alice").account, dev_keypair("bob").account
+    # eve pays: fees go to the block author (alice), so her balance would hide the fee
+    alice, bob = dev_keypair("eve").account, dev_keypair("bob").account
     alice_nonce, alice_free = account_info(node, bytes(alice))
     _, bob_free = account_info(node, bytes(bob))
     amount = 10**12
-    call = substrate.compose_call("Balances", "transfer", {"dest": dev_pair("bob").ss58_address, "value": amount})
-    extrinsic = substrate.create_signed_extrinsic(call=call, keypair=dev_pair("alice"), era={"period": 64})
+    call = substrate.compose_call(
+        "Balances", "transfer", {"dest": dev_pair("bob").ss58_address, "value": amount}
+    )
+    extrinsic = substrate.create_signed_extrinsic(call=call, keypair=dev_pair("eve"), era={"period": 64})
     receipt = substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
     assert receipt.is_success, receipt.error_message
     assert account_info(node, bytes(bob))[1] == bob_free + amount
@@ -99,8 +108,13 @@ def test_signed_v4_model_registry_call_registers_a_model(substrate: SubstrateInt
     before = substrate.query("ModelRegistry", "NextModel").value
     spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * 65536, "max_nonzeros": 0}
     params = {
-        "name": "iris", "description": "via substrate-interface", "task": "classification",
-        "kind": "dense_perceptron", "input_spec": spec, "labels": ["a", "b", "c"], "license": "MIT",
+        "name": "iris",
+        "description": "via substrate-interface",
+        "task": "classification",
+        "kind": "dense_perceptron",
+        "input_spec": spec,
+        "labels": ["a", "b", "c"],
+        "license": "MIT",
         "artifact": None,
     }
     call = substrate.compose_call("ModelRegistry", "register", params)
