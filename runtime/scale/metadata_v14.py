@@ -246,9 +246,11 @@ class _Builder:
                 reg.make_variant("Initialization", 2, []),
             ],
         )
+        hash_id = reg.h256()
         record = reg.composite(
             ["frame_system", "EventRecord"],
-            [("phase", phase, None), ("event", event_id, None), ("topics", reg.sequence(reg.h256()), None)],
+            [("phase", phase, "Phase"), ("event", event_id, "E"), ("topics", reg.sequence(hash_id), "Vec<T>")],
+            params=[{"name": "E", "type": event_id}, {"name": "T", "type": hash_id}],
         )
         return {"AccountInfo": account_info, "EventRecord": record, "Events": reg.sequence(record)}
 

@@ -81,6 +81,7 @@ class TypeRegistry:
         path: list[str],
         fields: Sequence[tuple[str | None, int, str | None]],
         docs: list[str] | None = None,
+        params: list[dict[str, Any]] | None = None,
     ) -> int:
         """A struct (named fields) or tuple struct (unnamed) known by its path."""
         return self.add(
@@ -88,6 +89,7 @@ class TypeRegistry:
             lambda: {"composite": {"fields": [_field(t, n, tn) for n, t, tn in fields]}},
             path=path,
             docs=docs,
+            params=params,
         )
 
     def variant(

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from runtime import fees
+from runtime.dispatch import decode_extrinsic
 from runtime.scale.metadata_v14 import ScaleMetadata, scale_metadata
 from runtime.storage.overlay import STATE_PREFIX
 from service.rpc import Connection, RpcError, bad_params, method
@@ -25,7 +27,7 @@ from service.substrate.storage import MAX_KEYS_PAGE, StorageKeyError, StorageVie
 #: The runtime APIs a Substrate client looks for (blake2_64 of the API name, version).
 RUNTIME_APIS = (
     ("0xdf6acb689907609b", 4),  # Core
-    ("0x37e397fc7c91f5e4", 2),  # Metadata
+    ("0x37e397fc7c91f5e4", 1),  # Metadata (1: state_getMetadata only, no metadata_at_version)
     ("0x40fe3ad401f8959a", 6),  # BlockBuilder
     ("0xd2bc9897eed08f15", 3),  # TaggedTransactionQueue
     ("0xbc9d89904f5b923f", 1),  # AccountNonceApi
@@ -250,6 +252,40 @@ class SubstrateApi:
         """End a storage subscription."""
         return self.api.hub.unsubscribe(conn, NEW_HEAD, subscription)
 
+    @method("state_subscribeRuntimeVersion", connection=True)
+    def state_subscribe_runtime_version(self, conn: Connection) -> str:
+        """state_runtimeVersion: the version now (it changes only with a restart on an upgraded runtime)."""
+        sub = self.api.hub.subscribe(conn, NEW_HEAD)
+        sub.method = "state_runtimeVersion"
+        sent: list[bool] = []
+
+        def once(_header: Any) -> dict[str, Any] | None:
+            if sent:
+                return None
+            sent.append(True)
+            return self.state_get_runtime_version()
+
+        sub.shape = once
+        sub.send(None)
+        return sub.id
+
+    @method("state_unsubscribeRuntimeVersion", connection=True)
+    def state_unsubscribe_runtime_version(self, conn: Connection, subscription: Any) -> bool:
+        """End a runtime-version subscription."""
+        return self.api.hub.unsubscribe(conn, NEW_HEAD, subscription)
+
+    @method("payment_queryInfo")
+    def payment_query_info(self, extrinsic: Any, at: Any = None) -> dict[str, Any]:
+        """The weight, class and fee (without tip) an extrinsic (native or format v4) would be charged."""
+        data = parse_hex(extrinsic, "extrinsic")
+        if at is not None:
+            self.api.header_at(at)
+        runtime = self.api.runtime
+        xt = decode_extrinsic(runtime, data)
+        weight = runtime.fees.extrinsic_base_weight + xt.call.weight()
+        fee = fees.fee_for(runtime.fees, xt.length, weight, 0)
+        return {"weight": {"ref_time": weight, "proof_size": 0}, "class": "normal", "partialFee": str(fee)}
+
     @method("author_submitAndWatchExtrinsic", connection=True)
     async def author_submit_and_watch_extrinsic(self, conn: Connection, extrinsic: Any) -> str:
         """Submit and follow an extrinsic with Substrate's status stream (ready, inBlock, finalized)."""
@@ -257,7 +293,6 @@ class SubstrateApi:
         sub = self.api.hub.subscription(sub_id)
         if sub is not None:
             sub.shape = transaction_status
-            sub.send("ready")
         return sub_id
 
 
