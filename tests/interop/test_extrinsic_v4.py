@@ -11,8 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.crypto import dev_keypair
-from runtime.errors import BadArguments, BadFormat, InvalidExtrinsic, UnknownCall
+from runtime import fees
+from runtime.crypto import blake2_256, dev_keypair
+from runtime.dispatch import check_extrinsic, decode_extrinsic
+from runtime.errors import (
+    BadArguments,
+    BadFormat,
+    BadSignature,
+    FutureNonce,
+    InvalidExtrinsic,
+    StaleNonce,
+    UnknownCall,
+)
 from runtime.executive import Runtime
 from runtime.scale.extrinsic_v4 import (
     MortalEra,
@@ -45,17 +55,39 @@ def compact(value: int) -> bytes:
     return bytes([((len(raw) - 4) << 2) | 3]) + raw
 
 
-def v4_transfer(mock: MockRuntime, *, nonce: int = 0, tip: int = 0, era: bytes = b"\x00") -> bytes:
-    """A signed v4 Balances.transfer from alice to bob, immortal, as a wallet would build it."""
+def v4_transfer(
+    mock: MockRuntime,
+    *,
+    sender: str = "alice",
+    nonce: int = 0,
+    tip: int = 0,
+    era: bytes = b"\x00",
+    birth_hash: bytes | None = None,
+    spec_version: int | None = None,
+    genesis_hash: bytes | None = None,
+) -> bytes:
+    """A signed v4 Balances.transfer to bob as a wallet builds it (immortal unless `era` says otherwise);
+    the keyword arguments set what the signer puts in the payload's signed extensions."""
     rt = mock.runtime
     call = rt.make_call("Balances.transfer", dest=mock.account("bob"), value=AMOUNT)
     call_bytes = encode_call(rt, call)
     extra = era + compact(nonce) + compact(tip)
-    additional = struct.pack("<II", rt.VERSION.spec_version, rt.VERSION.transaction_version)
-    payload = call_bytes + extra + additional + rt.genesis_hash + rt.genesis_hash
-    alice = dev_keypair("alice")
-    body = b"\x84\x00" + bytes(alice.account) + b"\x00" + alice.sign(payload) + extra + call_bytes
+    spec = rt.VERSION.spec_version if spec_version is None else spec_version
+    additional = struct.pack("<II", spec, rt.VERSION.transaction_version)
+    genesis = rt.genesis_hash if genesis_hash is None else genesis_hash
+    payload = call_bytes + extra + additional + genesis + (birth_hash or genesis)
+    if len(payload) > 256:
+        payload = blake2_256(payload)
+    key = dev_keypair(sender)
+    body = b"\x84\x00" + bytes(key.account) + b"\x00" + key.sign(payload) + extra + call_bytes
     return compact(len(body)) + body
+
+
+def mortal_era(period: int, current: int) -> bytes:
+    """Substrate's two-byte mortal era for a signer at block `current`."""
+    phase = current % period
+    encoded = min(15, max(1, period.bit_length() - 2)) | ((phase // max(period >> 12, 1)) << 4)
+    return encoded.to_bytes(2, "little")
 
 
 def test_decode_v4_works(mock: MockRuntime) -> None:
@@ -142,6 +174,77 @@ def test_decode_v4_refuses_mutated_extrinsics_with_named_errors(position: int, n
     data = bytearray(v4_transfer(mock))
     data[position : position + len(new)] = new
     decode_or_name_the_error(mock.runtime, bytes(data))
+
+
+def test_apply_v4_transfer_works_with_native_checks_and_fees(mock: MockRuntime) -> None:
+    rt = mock.runtime
+    sender = mock.account("charlie")
+    before = rt.system.account_info(sender)
+    data = v4_transfer(mock, sender="charlie", nonce=before.nonce, tip=5)
+    result = mock.push(data)
+    assert result.ok, result.message
+    after = rt.system.account_info(sender)
+    assert after.nonce == before.nonce + 1
+    weight = (
+        rt.fees.extrinsic_base_weight
+        + rt.make_call("Balances.transfer", dest=mock.account("bob"), value=AMOUNT).weight()
+    )
+    assert result.fee <= fees.fee_for(rt.fees, len(data), weight, 5)
+    assert before.free - after.free == AMOUNT + result.fee
+
+
+def _check(mock: MockRuntime, data: bytes) -> None:
+    rt = mock.runtime
+    check_extrinsic(rt, decode_extrinsic(rt, data), rt.block_number)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "words"),
+    [
+        ({"spec_version": 999}, BadSignature, "format-v4 payload"),
+        ({"genesis_hash": bytes(32)}, BadSignature, "format-v4 payload"),
+        ({"nonce": 7}, FutureNonce, "ahead"),
+    ],
+)
+def test_check_v4_fails_when_signed_extensions_are_wrong(mock: MockRuntime, change, error, words) -> None:  # type: ignore[no-untyped-def]
+    nonce = mock.runtime.system.account_info(mock.account("dave")).nonce
+    with pytest.raises(error, match=words):
+        _check(mock, v4_transfer(mock, sender="dave", **{"nonce": nonce, **change}))
+
+
+def test_check_v4_fails_when_nonce_was_used(mock: MockRuntime) -> None:
+    rt = mock.runtime
+    data = v4_transfer(mock, sender="eve", nonce=rt.system.account_info(mock.account("eve")).nonce)
+    assert mock.push(data).ok
+    with pytest.raises(StaleNonce):
+        _check(mock, data)
+
+
+def test_check_v4_mortal_era_signs_its_birth_block(mock: MockRuntime) -> None:
+    mock.next_block()
+    mock.next_block()
+    rt = mock.runtime
+    birth = rt.block_number - 1
+    birth_hash = rt.block_hash(birth)
+    assert birth_hash is not None
+    nonce = rt.system.account_info(mock.account("ferdie")).nonce
+    era = mortal_era(64, birth)
+    _check(mock, v4_transfer(mock, sender="ferdie", nonce=nonce, era=era, birth_hash=birth_hash))
+    with pytest.raises(BadSignature):
+        _check(mock, v4_transfer(mock, sender="ferdie", nonce=nonce, era=era, birth_hash=bytes(32)))
+
+
+def test_check_v4_fails_when_mortal_era_has_passed(mock: MockRuntime) -> None:
+    """As in Substrate, an era is periodic: after it passes, the same era names a later birth block, whose
+    hash the signer did not sign, so the extrinsic is refused as a bad signature (Substrate's BadProof)."""
+    rt = mock.runtime
+    birth = rt.block_number - 1
+    era = mortal_era(4, birth)
+    for _ in range(4):
+        mock.next_block()
+    signed_birth = rt.block_hash(birth)
+    with pytest.raises(BadSignature):
+        _check(mock, v4_transfer(mock, sender="ferdie", era=era, birth_hash=signed_birth))
 
 
 def test_twox128_matches_substrate() -> None:

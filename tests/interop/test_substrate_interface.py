@@ -12,7 +12,7 @@ from substrateinterface import Keypair, KeypairType, SubstrateInterface
 
 from runtime.crypto import dev_keypair, dev_seed
 from runtime.genesis import dev_spec
-from tests.node.node_harness import NodeProcess, account_info
+from tests.node.node_harness import NodeProcess, RpcCallError, account_info
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,19 @@ def test_signed_v4_model_registry_call_registers_a_model(substrate: SubstrateInt
     assert substrate.query("ModelRegistry", "NextModel").value == before + 1
     events = [(e.value["module_id"], e.value["event_id"]) for e in receipt.triggered_events]
     assert ("ModelRegistry", "ModelRegistered") in events
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ("0x0c8400", "BadFormat"),  # length prefix says 3 bytes, 2 follow
+        ("0x08" + "04" + "00", "BadFormat"),  # unsigned v4
+        ("0x" + "8902" + "84" + "01" + "00" * 160, "UnsupportedAddress"),
+    ],
+)
+def test_malformed_v4_submissions_are_refused_by_name(node: NodeProcess, data: str, error: str) -> None:
+    with pytest.raises(RpcCallError) as refused:
+        node.rpc("author_submitExtrinsic", data)
+    assert refused.value.code == 1010
+    assert refused.value.data["error"] == error
+    assert node.rpc("system_health") is not None  # and the node keeps serving
