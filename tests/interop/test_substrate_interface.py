@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from substrateinterface import Keypair, KeypairType, SubstrateInterface
 
+from client.chain import Chain
+from client.rpc import Client
 from runtime.crypto import dev_keypair, dev_seed
 from runtime.genesis import dev_spec
 from tests.node.node_harness import NodeProcess, RpcCallError, account_info
@@ -85,8 +87,8 @@ def test_account_next_index_takes_an_ss58_address(substrate: SubstrateInterface,
 
 def test_signed_v4_transfer_is_included_and_charged(substrate: SubstrateInterface, node: NodeProcess) -> None:
     # eve pays: fees go to the block author (alice), so her balance would hide the fee
-    alice, bob = dev_keypair("eve").account, dev_keypair("bob").account
-    alice_nonce, alice_free = account_info(node, bytes(alice))
+    sender, bob = dev_keypair("eve").account, dev_keypair("bob").account
+    sender_nonce, sender_free = account_info(node, bytes(sender))
     _, bob_free = account_info(node, bytes(bob))
     amount = 10**12
     call = substrate.compose_call(
@@ -96,12 +98,20 @@ def test_signed_v4_transfer_is_included_and_charged(substrate: SubstrateInterfac
     receipt = substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
     assert receipt.is_success, receipt.error_message
     assert account_info(node, bytes(bob))[1] == bob_free + amount
-    nonce_after, free_after = account_info(node, bytes(alice))
-    assert nonce_after == alice_nonce + 1
-    assert free_after < alice_free - amount  # the fee was charged on top
+    nonce_after, free_after = account_info(node, bytes(sender))
+    assert nonce_after == sender_nonce + 1
+    assert free_after < sender_free - amount  # the fee was charged on top
     block = substrate.get_block(block_hash=receipt.block_hash)
     hashes = ["0x" + x.extrinsic_hash.hex() for x in block["extrinsics"] if x.extrinsic_hash]
     assert receipt.extrinsic_hash in hashes
+    with Client(node.url, timeout=60) as client:  # the cmu client still reads a block holding a v4 one
+        shown = Chain(client).block(receipt.block_hash)["extrinsics"]
+    summary = next(x for x in shown if x["hash"] == receipt.extrinsic_hash)
+    assert (summary["format"], summary["call"], summary["signer"]) == (
+        "v4",
+        "Balances.transfer",
+        "0x" + bytes(sender).hex(),
+    )
 
 
 def test_signed_v4_model_registry_call_registers_a_model(substrate: SubstrateInterface) -> None:
