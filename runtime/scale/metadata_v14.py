@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
+from scalecodec.types import Vec
 
 from runtime.scale.registry import TypeRegistry, type_path
 from runtime.scale.values import to_scale
@@ -249,7 +250,11 @@ class _Builder:
         hash_id = reg.h256()
         record = reg.composite(
             ["frame_system", "EventRecord"],
-            [("phase", phase, "Phase"), ("event", event_id, "E"), ("topics", reg.sequence(hash_id), "Vec<T>")],
+            [
+                ("phase", phase, "Phase"),
+                ("event", event_id, "E"),
+                ("topics", reg.sequence(hash_id), "Vec<T>"),
+            ],
             params=[{"name": "E", "type": event_id}, {"name": "T", "type": hash_id}],
         )
         return {"AccountInfo": account_info, "EventRecord": record, "Events": reg.sequence(record)}
@@ -404,7 +409,24 @@ def _scale_config(types: list[dict[str, Any]]) -> RuntimeConfigurationObject:
     decoded = config.create_scale_object("MetadataVersioned", data=encoded)
     decoded.decode()
     config.update_from_scale_info_types(decoded.portable_registry.value_object["types"].value_object)
+    for entry in types:
+        sequence = entry["type"]["def"].get("sequence")
+        if sequence is not None and types[sequence["type"]]["type"]["def"] == {"primitive": "u8"}:
+            name = f"scale_info::{entry['id']}"
+            config.type_registry["types"][name] = type(name, (_HexBytes,), {"sub_type": "u8"})
     return config
+
+
+class _HexBytes(Vec):  # type: ignore[misc]
+    """Vec<u8> decoded always as 0x-hex: scalecodec's own Vec<u8> gives text when the bytes are UTF-8,
+    which cannot be told apart from hex, so bytes values would be ambiguous."""
+
+    def process(self) -> str:
+        count = self.process_type("Compact<u32>").value
+        self.value_object = self.get_next_bytes(count)
+        if len(self.value_object) != count:
+            raise ValueError(f"a Vec<u8> of {count} bytes ends after {len(self.value_object)}")
+        return "0x" + bytes(self.value_object).hex()
 
 
 def build_scale_metadata(runtime: Runtime) -> ScaleMetadata:

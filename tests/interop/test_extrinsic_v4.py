@@ -28,6 +28,7 @@ from runtime.scale.extrinsic_v4 import (
     MortalEra,
     UnsupportedAddress,
     UnsupportedSignature,
+    decode_call,
     decode_v4,
     encode_call,
     signing_payload,
@@ -252,3 +253,11 @@ def test_twox128_matches_substrate() -> None:
     assert (twox128(b"System") + twox128(b"Account")).hex() == (
         "26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9"
     )
+
+
+@pytest.mark.parametrize("remark", [b"0x1234", b"plain text", b"\xff\xfe", b""])
+def test_decode_call_keeps_bytes_arguments_exact(mock: MockRuntime, remark: bytes) -> None:
+    """scalecodec shows UTF-8 bytes as text; a bytes argument must come back as the very same bytes."""
+    rt = mock.runtime
+    call = rt.make_call("System.remark", remark=remark)
+    assert decode_call(rt, encode_call(rt, call)).args == (remark,)

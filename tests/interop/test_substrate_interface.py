@@ -150,3 +150,28 @@ def test_malformed_v4_submissions_are_refused_by_name(node: NodeProcess, data: s
     assert refused.value.code == 1010
     assert refused.value.data["error"] == error
     assert node.rpc("system_health") is not None  # and the node keeps serving
+
+
+def test_query_map_lists_accounts_through_keys_paged(
+    substrate: SubstrateInterface, node: NodeProcess
+) -> None:
+    accounts = {
+        str(key.value): info.value for key, info in substrate.query_map("System", "Account", page_size=2)
+    }
+    for name in ("alice", "bob", "dave"):
+        address = dev_pair(name).ss58_address
+        assert accounts[address]["data"]["free"] == account_info(node, bytes(dev_keypair(name).account))[1]
+    assert len(accounts) >= 6
+
+
+def test_payment_query_info_prices_a_v4_extrinsic(substrate: SubstrateInterface) -> None:
+    call = substrate.compose_call("System", "remark", {"remark": "0x" + "00" * 100})
+    extrinsic = substrate.create_signed_extrinsic(call=call, keypair=dev_pair("bob"))
+    info = substrate.rpc_request("payment_queryInfo", [str(extrinsic.data)])["result"]
+    big = substrate.create_signed_extrinsic(
+        call=substrate.compose_call("System", "remark", {"remark": "0x" + "00" * 200}),
+        keypair=dev_pair("bob"),
+    )
+    bigger = substrate.rpc_request("payment_queryInfo", [str(big.data)])["result"]
+    assert 0 < int(info["partialFee"]) < int(bigger["partialFee"])
+    assert bigger["weight"]["ref_time"] - info["weight"]["ref_time"] == 100  # remark weighs 10_000 + length
