@@ -52,7 +52,7 @@ def test_pool_and_block_refuse_the_same_unpayable_fee() -> None:
     data = _signed_remark(rt, "payer")
     with pytest.raises(CannotPayFees, match="existential deposit") as pooled:
         rt.validate_transaction(data)
-    assert not rt.overlay.pending  # the pool's charge was rolled back
+    assert not rt.overlay.pending  # asking the pool's question wrote nothing
     builder = rt.new_block(rt.head.timestamp + 6_000, dev_keypair("alice").account)
     with pytest.raises(CannotPayFees, match="existential deposit") as applied:
         builder.push(data)
