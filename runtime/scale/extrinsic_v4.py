@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scalecodec.exceptions import InvalidScaleTypeValueException, RemainingScaleBytesNotEmptyException
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 SIGNED_V4 = 0x84
 UNSIGNED_V4 = 0x04
 MAX_SIGNED_PAYLOAD = 256
+#: Calls inside calls (sudo of sudo of ...) nest at most this deep.
+MAX_CALL_DEPTH = 4
 _ADDRESS_ID = 0
 _SIGNATURE_ED25519 = 0
 _SIGNATURE_NAMES = {1: "Sr25519", 2: "Ecdsa"}
@@ -88,11 +90,6 @@ class SignedV4:
     call: Call
     call_bytes: bytes
     extra_bytes: bytes
-
-
-def is_v4(data: bytes) -> bool:
-    """Whether extrinsic bytes are SCALE format v4 (native extrinsics are msgpack arrays: 0x92 or 0x98)."""
-    return bool(data) and data[0] not in (0x92, 0x98)
 
 
 class _Reader:
@@ -178,15 +175,31 @@ def decode_v4(rt: Runtime, data: bytes) -> SignedV4:
 def decode_call(rt: Runtime, data: bytes) -> Call:
     """A SCALE-encoded call (pallet index, call index, arguments) as the runtime's Call, refusing left-over
     or non-canonical bytes."""
-    if len(data) < 2:
+    call, offset = _decode_call_at(rt, data, 0, depth=0)
+    if offset != len(data):
+        raise BadFormat(f"{len(data) - offset} bytes left over after the call's arguments")
+    if encode_call(rt, call) != data:
+        raise BadFormat("the call is not in its canonical SCALE encoding")
+    return call
+
+
+def _decode_call_at(rt: Runtime, data: bytes, offset: int, depth: int) -> tuple[Call, int]:
+    """The call starting at `offset` and where it ends; a call argument (sudo's) is decoded the same way."""
+    if depth > MAX_CALL_DEPTH:
+        raise BadFormat(f"calls nested more than {MAX_CALL_DEPTH} deep")
+    if len(data) < offset + 2:
         raise BadFormat("a call is at least its pallet and call index")
-    pallet = rt.pallet_by_index(data[0])
-    spec = pallet.calls_by_index.get(data[1]) if pallet is not None else None
+    pallet = rt.pallet_by_index(data[offset])
+    spec = pallet.calls_by_index.get(data[offset + 1]) if pallet is not None else None
     if spec is None:
-        raise UnknownCall(f"no call {data[1]} in pallet {data[0]}")
+        raise UnknownCall(f"no call {data[offset + 1]} in pallet {data[offset]}")
     metadata = scale_metadata(rt)
-    offset, args = 2, []
+    offset, args = offset + 2, []
     for name, arg_type in zip(spec.arg_names, spec.arg_types, strict=True):
+        if getattr(arg_type, "__cmu_runtime_call__", False) is True:
+            nested, offset = _decode_call_at(rt, data, offset, depth + 1)
+            args.append(nested)
+            continue
         try:
             value, used = metadata.decode(metadata.registry.of(arg_type), data[offset:])
             args.append(from_scale(arg_type, value))
@@ -195,12 +208,7 @@ def decode_call(rt: Runtime, data: bytes) -> Call:
         offset += used
         if offset > len(data):
             raise BadFormat(f"the extrinsic ends inside argument {name!r} of {spec.full_name}")
-    if offset != len(data):
-        raise BadFormat(f"{len(data) - offset} bytes left over after the call's arguments")
-    call = Call(spec, tuple(args))
-    if encode_call(rt, call) != data:
-        raise BadFormat("the call is not in its canonical SCALE encoding")
-    return call
+    return Call(spec, tuple(args)), offset
 
 
 def encode_call(rt: Runtime, call: Call) -> bytes:
@@ -216,8 +224,3 @@ def signing_payload(
     additional = struct.pack("<II", spec_version, transaction_version) + genesis_hash + birth_hash
     payload = xt.call_bytes + xt.extra_bytes + additional
     return blake2_256(payload) if len(payload) > MAX_SIGNED_PAYLOAD else payload
-
-
-def native_call_wire(call: Call) -> list[Any]:
-    """The runtime's own wire form of the call (what fees, pools and events see)."""
-    return call.to_wire()

@@ -261,3 +261,21 @@ def test_decode_call_keeps_bytes_arguments_exact(mock: MockRuntime, remark: byte
     rt = mock.runtime
     call = rt.make_call("System.remark", remark=remark)
     assert decode_call(rt, encode_call(rt, call)).args == (remark,)
+
+
+def test_decode_call_takes_a_call_as_argument(mock: MockRuntime) -> None:
+    rt = mock.runtime
+    inner = rt.make_call("Balances.force_set_balance", who=mock.account("bob"), new_free=AMOUNT)
+    call = rt.make_call("Sudo.sudo", call=inner)
+    decoded = decode_call(rt, encode_call(rt, call))
+    assert decoded.args[0].spec.full_name == "Balances.force_set_balance"
+    assert decoded.args[0].args == inner.args
+
+
+def test_decode_call_fails_when_calls_nest_too_deep(mock: MockRuntime) -> None:
+    rt = mock.runtime
+    call = rt.make_call("System.remark", remark=b"x")
+    for _ in range(6):
+        call = rt.make_call("Sudo.sudo", call=call)
+    with pytest.raises(BadFormat, match="nested"):
+        decode_call(rt, encode_call(rt, call))
