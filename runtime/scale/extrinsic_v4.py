@@ -18,8 +18,6 @@ import dataclasses
 import struct
 from typing import TYPE_CHECKING
 
-from scalecodec.exceptions import InvalidScaleTypeValueException, RemainingScaleBytesNotEmptyException
-
 from runtime.crypto import blake2_256
 from runtime.errors import BadArguments, BadFormat, BadSignature, CodecError, UnknownCall
 from runtime.pallet import Call
@@ -38,19 +36,8 @@ MAX_CALL_DEPTH = 4
 _ADDRESS_ID = 0
 _SIGNATURE_ED25519 = 0
 _SIGNATURE_NAMES = {1: "Sr25519", 2: "Ecdsa"}
-#: What scalecodec (and the value conversion after it) raise on bytes that are not a value of the type.
-_DECODE_ERRORS = (
-    CodecError,
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    struct.error,
-    NotImplementedError,
-    InvalidScaleTypeValueException,
-    RemainingScaleBytesNotEmptyException,
-)
+#: What decoding an argument raises on bytes that are not a value of its type.
+_DECODE_ERRORS = (CodecError, ValueError, TypeError, KeyError, IndexError)
 
 
 class UnsupportedSignature(BadSignature):

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import struct
 import threading
 import typing
 from typing import TYPE_CHECKING, Any
 
 from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
+from scalecodec.exceptions import InvalidScaleTypeValueException, RemainingScaleBytesNotEmptyException
 from scalecodec.type_registry import load_type_registry_preset
 from scalecodec.types import Vec
 
+from runtime.errors import CodecError
 from runtime.scale.registry import TypeRegistry, type_path
 from runtime.scale.values import to_scale
 from runtime.storage.items import StorageItem
@@ -29,6 +32,18 @@ if TYPE_CHECKING:
     from runtime.pallet import Pallet
 
 METADATA_MAGIC = b"meta"
+#: What scalecodec raises on bytes that are not a value of the type being decoded.
+DECODE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    struct.error,
+    NotImplementedError,
+    InvalidScaleTypeValueException,
+    RemainingScaleBytesNotEmptyException,
+)
 EXTRINSIC_VERSION = 4
 #: The signed extensions of extrinsic format v4, in order: (identifier, extra type, additional type).
 SIGNED_EXTENSIONS = (
@@ -83,11 +98,17 @@ class ScaleMetadata:
         return bytes(obj.encode(value).data)
 
     def decode(self, type_id: int, data: bytes) -> tuple[Any, int]:
-        """A registry type's scalecodec value decoded from the start of `data`, and the bytes it used."""
+        """A registry type's scalecodec value decoded from the start of `data`, and the bytes it used;
+        CodecError for bytes that are not a value of the type (whatever scalecodec raised)."""
         obj = self.config.create_scale_object(
             f"scale_info::{type_id}", data=ScaleBytes(data), metadata=self.decoded
         )
-        value = obj.decode(check_remaining=False)
+        try:
+            value = obj.decode(check_remaining=False)
+        except DECODE_ERRORS as exc:
+            raise CodecError(f"not a SCALE value of its type: {type(exc).__name__}: {exc}") from exc
+        if obj.data.offset > len(data):
+            raise CodecError(f"the SCALE value needs {obj.data.offset} bytes, {len(data)} are given")
         return value, obj.data.offset
 
 

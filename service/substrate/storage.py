@@ -86,7 +86,7 @@ class StorageView:
         try:
             scale_value, used = self.metadata.decode(type_id, body)
             value = from_scale(key_type, scale_value)
-        except (CodecError, ValueError, TypeError, KeyError, IndexError) as exc:
+        except (CodecError, ValueError, TypeError, KeyError) as exc:
             raise StorageKeyError(f"a key part does not decode: {exc}") from exc
         if hashlib.blake2b(body[:used], digest_size=16).digest() != digest:
             raise StorageKeyError("a key part's Blake2_128Concat hash does not match it")

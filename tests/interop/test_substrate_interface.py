@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from substrateinterface import Keypair, KeypairType, SubstrateInterface
+from substrateinterface.exceptions import SubstrateRequestException
 
 from client.chain import Chain
 from client.rpc import Client
@@ -175,3 +176,13 @@ def test_payment_query_info_prices_a_v4_extrinsic(substrate: SubstrateInterface)
     bigger = substrate.rpc_request("payment_queryInfo", [str(big.data)])["result"]
     assert 0 < int(info["partialFee"]) < int(bigger["partialFee"])
     assert bigger["weight"]["ref_time"] - info["weight"]["ref_time"] == 100  # remark weighs 10_000 + length
+
+
+def test_storage_view_answers_bad_keys_without_failing(substrate: SubstrateInterface) -> None:
+    account_prefix = "0x26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9"
+    for key in ("0x1234", account_prefix + "00" * 20, account_prefix + "11" * 16 + "22" * 32):
+        assert substrate.rpc_request("state_getStorage", [key])["result"] is None  # as Substrate: null
+    with pytest.raises(SubstrateRequestException, match="StorageKeyError"):
+        substrate.rpc_request("state_getKeysPaged", ["0x12", 10])
+    with pytest.raises(SubstrateRequestException, match="count"):
+        substrate.rpc_request("state_getKeysPaged", [account_prefix, 10**6])
