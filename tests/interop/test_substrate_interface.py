@@ -186,3 +186,13 @@ def test_storage_view_answers_bad_keys_without_failing(substrate: SubstrateInter
         substrate.rpc_request("state_getKeysPaged", ["0x12", 10])
     with pytest.raises(SubstrateRequestException, match="count"):
         substrate.rpc_request("state_getKeysPaged", [account_prefix, 10**6])
+
+
+def test_custom_pallet_call_and_storage_work_without_client_code(substrate: SubstrateInterface) -> None:
+    call = substrate.compose_call("Notes", "set_note", {"text": "0x6869"})
+    receipt = substrate.submit_extrinsic(
+        substrate.create_signed_extrinsic(call=call, keypair=dev_pair("charlie")), wait_for_inclusion=True
+    )
+    assert receipt.is_success, receipt.error_message
+    # substrate-interface shows UTF-8 bytes as text, as it does for any Substrate node
+    assert substrate.query("Notes", "Notes", [dev_pair("charlie").ss58_address]).value == "hi"
