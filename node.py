@@ -56,12 +56,9 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         "--rpc-methods",
         default="auto",
         choices=("safe", "unsafe", "auto"),
-        help="serve unsafe methods (engine_*): auto = only on a loopback address",
+        help="serve unsafe methods (engine_*, dev_*; docs/rpc.md): auto = only when --rpc-host is loopback",
     )
-    parser.add_argument("--rpc-max-connections", type=int, default=100, help="open WebSocket connections")
-    parser.add_argument(
-        "--rpc-max-http-connections", type=int, default=1_000, help="open connections of any kind (RPC port)"
-    )
+    _rpc_limit_flags(parser)
     parser.add_argument("--prometheus-port", type=int, default=9615, help="metrics port; 0 picks a free one")
     parser.add_argument("--prometheus-host", default="127.0.0.1", help="metrics listen address")
     parser.add_argument("--no-prometheus", action="store_true", help="do not serve metrics")
@@ -82,6 +79,57 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         help="signed model queries: how far their timestamp may be from this node's clock (default 60)",
     )
     _network_flags(parser)
+
+
+#: (flag, RpcLimits field, type, help) of each RPC limit; the defaults are RpcLimits' own.
+_RPC_LIMIT_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+    ("--rpc-max-request-bytes", "max_body", int, "bytes of an HTTP request body"),
+    ("--rpc-max-ws-message-bytes", "max_ws_message", int, "bytes of one WebSocket message"),
+    ("--rpc-max-json-depth", "max_depth", int, "JSON nesting of a request"),
+    ("--rpc-max-batch-request-len", "max_batch", int, "calls in one batch request"),
+    ("--rpc-max-connections", "max_ws_connections", int, "open WebSocket connections"),
+    ("--rpc-max-http-connections", "max_http_connections", int, "open connections of any kind (RPC port)"),
+    (
+        "--rpc-max-connections-per-ip",
+        "max_per_address",
+        int,
+        "open connections of any kind per client address",
+    ),
+    ("--rpc-max-subscriptions-per-connection", "max_subscriptions", int, "subscriptions per WebSocket"),
+    ("--rpc-header-timeout", "header_timeout_s", float, "seconds to send a request's head"),
+    ("--rpc-body-timeout", "body_timeout_s", float, "seconds to send a request's body once its head is in"),
+    (
+        "--rpc-idle-timeout",
+        "idle_timeout_s",
+        float,
+        "seconds a keep-alive connection may wait between requests",
+    ),
+    ("--rpc-max-ws-queue", "max_queued", int, "messages queued to one WebSocket client before it is dropped"),
+    (
+        "--rpc-max-ws-queue-bytes",
+        "max_queued_bytes",
+        int,
+        "bytes queued to one WebSocket client before it is dropped",
+    ),
+)
+
+
+def _rpc_limit_flags(parser: argparse.ArgumentParser) -> None:
+    defaults = RpcLimits()
+    for flag, field, kind, text in _RPC_LIMIT_FLAGS:
+        default = getattr(defaults, field)
+        parser.add_argument(
+            flag, type=kind, default=default, dest=field, help=f"{text} (default {default:,})"
+        )
+
+
+def rpc_limits(args: argparse.Namespace) -> RpcLimits:
+    """RpcLimits from the --rpc-* limit flags; ConfigError for a value that is not positive."""
+    values = {field: getattr(args, field) for _flag, field, _kind, _text in _RPC_LIMIT_FLAGS}
+    for flag, field, _kind, _text in _RPC_LIMIT_FLAGS:
+        if values[field] <= 0:
+            raise ConfigError(f"{flag} must be positive")
+    return RpcLimits(**values)
 
 
 def _network_flags(parser: argparse.ArgumentParser) -> None:
@@ -175,9 +223,7 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         pool=PoolLimits(total=args.pool_limit, per_sender=args.pool_sender_limit),
         blocks=AuthorLimits(max_txs=args.max_block_txs),
         query_window_s=args.query_window,
-        rpc_limits=RpcLimits(
-            max_ws_connections=args.rpc_max_connections, max_http_connections=args.rpc_max_http_connections
-        ),
+        rpc_limits=rpc_limits(args),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from client.chain import Chain, Receipt
 from client.errors import ArgumentError, RpcError
 from client.output import Output, block_text, event_line, metadata_text, table
 from client.signer import load_signer
+from runtime.boundedjson import loads_bounded
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
@@ -158,6 +158,6 @@ def cmd_rpc(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 
 def _json_or_text(text: str) -> Any:
     try:
-        return json.loads(text)
+        return loads_bounded(text)
     except ValueError:
         return text

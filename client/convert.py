@@ -9,6 +9,7 @@ enum (member name or value), call (JSON {"call": "Pallet.name", "args": {...}}).
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from client.errors import ArgumentError
 from runtime import codec
+from runtime.boundedjson import DEFAULT_MAX_DEPTH, JsonLimitError, loads_bounded
 from runtime.crypto import DEV_ACCOUNT_NAMES, dev_keypair, parse_address
 
 Schema = Mapping[str, Any]
@@ -25,15 +27,26 @@ CallEncoder = Callable[[str, Mapping[str, Any], str], list[Any]]
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 _NONE = {"none", "null"}
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("to_wire_depth", default=0)
 
 
 def to_wire(schema: Schema, value: Any, where: str = "value", calls: CallEncoder | None = None) -> Any:
-    """The wire form of `value` under `schema`; ArgumentError naming `where` when it does not fit."""
+    """The wire form of `value` under `schema`; ArgumentError naming `where` when it does not fit.
+
+    Containers and nested calls recurse; past DEFAULT_MAX_DEPTH levels the value is refused.
+    """
     kind = schema.get("type")
     convert = _CONVERTERS.get(str(kind))
     if convert is None:
         raise ArgumentError(f"{where}: the metadata has a type this client does not know: {kind!r}")
-    return convert(schema, value, where, calls)
+    depth = _DEPTH.get()
+    if depth >= DEFAULT_MAX_DEPTH:
+        raise ArgumentError(f"{where}: nested deeper than {DEFAULT_MAX_DEPTH} levels")
+    token = _DEPTH.set(depth + 1)
+    try:
+        return convert(schema, value, where, calls)
+    finally:
+        _DEPTH.reset(token)
 
 
 def _bad(where: str, expected: str, value: Any) -> ArgumentError:
@@ -119,7 +132,14 @@ def _parse_bytes(value: Any, where: str) -> bytes:
             return bytes.fromhex(value[2:])
         except ValueError:
             raise _bad(where, "an even number of hex digits after 0x", value) from None
-    return value.encode()
+    return _utf8(value, where)
+
+
+def _utf8(text: str, where: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise _bad(where, "text that is valid Unicode (no lone surrogates)", text) from None
 
 
 def _read_file(path: str, where: str) -> bytes:
@@ -140,6 +160,7 @@ def _check_length(schema: Schema, length: int, where: str, what: str) -> None:
 def _str(schema: Schema, value: Any, where: str, calls: CallEncoder | None) -> str:
     if not isinstance(value, str):
         raise _bad(where, "a string", value)
+    _utf8(value, where)
     _check_length(schema, len(value), where, "str")
     return value
 
@@ -195,7 +216,9 @@ def _json(value: Any, where: str, expected: str) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return loads_bounded(value)
+    except JsonLimitError as exc:
+        raise ArgumentError(f"{where}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ArgumentError(f"{where}: expected {expected} as JSON, got {value!r} ({exc.msg})") from None
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from client.output import Output, table
 from client.signer import load_signer
 from client.version_commands import add_version_commands, version_selector
 from formats import envelope
+from runtime.boundedjson import loads_bounded
 
 VERSION_HELP = "version number or channel (default: stable when set, else latest)"
 
@@ -213,8 +213,8 @@ def cmd_predict(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 def _rows(args: argparse.Namespace) -> list[Any]:
     rows: list[Any] = []
     try:
-        rows.extend(json.loads(text) for text in args.rows)
-    except json.JSONDecodeError as exc:
+        rows.extend(loads_bounded(text) for text in args.rows)
+    except ValueError as exc:
         raise ArgumentError(f"a row is not JSON: {exc}") from exc
     if args.file is not None:
         rows.extend(_file_rows(args.file))
@@ -226,7 +226,7 @@ def _rows(args: argparse.Namespace) -> list[Any]:
 def _file_rows(path: Path) -> list[Any]:
     text = path.read_text()
     if text.lstrip().startswith("["):
-        loaded = json.loads(text)
+        loaded = loads_bounded(text, max_bytes=None)
         return loaded if isinstance(loaded, list) else [loaded]
     try:
         return [[float(v) for v in line] for line in csv.reader(text.splitlines()) if line]

@@ -14,8 +14,11 @@ from typing import Any
 
 from client.errors import NodeUnreachable, ProtocolError, RpcError
 from client.ws import WebSocket
+from runtime.boundedjson import loads_bounded
 
 DEFAULT_URL = "http://127.0.0.1:9944"
+#: Answers nesting deeper than this are refused unparsed (a hostile node must not crash its clients).
+RESPONSE_MAX_DEPTH = 256
 #: The unsubscribe method of each subscribe method, and the notification method it sends.
 SUBSCRIPTIONS: dict[str, tuple[str, str]] = {
     "chain_subscribeNewHeads": ("chain_unsubscribeNewHeads", "chain_newHead"),
@@ -125,7 +128,7 @@ class Client:
         if response.getheader("connection", "").lower() == "close":
             self.close()
         try:
-            return json.loads(payload)
+            return loads_bounded(payload, RESPONSE_MAX_DEPTH, max_bytes=None)
         except ValueError:
             raise ProtocolError(
                 f"HTTP {response.status} from {self.url} is not JSON: {payload[:200]!r}"
@@ -206,7 +209,7 @@ class WsRpc:
             raise TimeoutError("timed out waiting for the node")
         text = self._ws.recv_text(timeout)
         try:
-            message = json.loads(text)
+            message = loads_bounded(text, RESPONSE_MAX_DEPTH, max_bytes=None)
         except ValueError:
             raise ProtocolError(f"a WebSocket message that is not JSON: {text[:200]!r}") from None
         if not isinstance(message, dict):

@@ -4,11 +4,11 @@ without 0x)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from client.errors import ArgumentError
+from runtime.boundedjson import loads_bounded
 from runtime.crypto import DEV_ACCOUNT_NAMES, Keypair, dev_keypair
 
 
@@ -29,7 +29,7 @@ def load_signer(spec: str) -> Keypair:
 def load_key_file(path: Path) -> Keypair:
     """The key pair in a key file; its "public" (when present) must match the seed."""
     try:
-        data: Any = json.loads(path.read_text())
+        data: Any = loads_bounded(path.read_text())
     except (OSError, ValueError) as exc:
         raise ArgumentError(f"cannot read key file {str(path)!r}: {exc}") from None
     if not isinstance(data, dict):

@@ -4,7 +4,6 @@ add / refund / report with the features given as JSON (dense: Q.16 ints; sparse:
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from client.chain import Chain, hex_of
@@ -13,6 +12,7 @@ from client.errors import ArgumentError, TransactionFailed
 from client.models import _watch
 from client.output import Output, table
 from client.signer import load_signer
+from runtime.boundedjson import loads_bounded
 
 
 def add_training_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -112,8 +112,8 @@ def cmd_settle(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 
 def _features(text: str) -> list[int]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = loads_bounded(text)
+    except ValueError as exc:
         raise ArgumentError(f"features are not JSON: {exc}") from exc
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ArgumentError("features must be a JSON list of integers (Q.16 values or feature indices)")

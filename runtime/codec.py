@@ -1,7 +1,10 @@
 """The one canonical binary encoding of everything hashed or stored: msgpack under fixed rules.
 
 Rules (checked on every decode): only nil, bool, int, bin, str and array appear (no maps, floats or
-extension types); every header is the shortest form; nothing trails the value. Because msgpack-python
+extension types); arrays nest at most MAX_DEPTH deep; every header is the shortest form; nothing trails
+the value. Decoding is bounded before it recurses: msgpack's C unpacker keeps its own stack (1,024
+levels, refused beyond), claimed lengths beyond the input are refused without allocating, and the depth
+walk is iterative. Because msgpack-python
 always writes the shortest form, "canonical" is checked by re-encoding the decoded value and comparing
 bytes, so encode(decode(x)) == x holds for every accepted x. Structured values (dataclasses, dicts, enums)
 are mapped to arrays by `runtime.types` before they reach this module.
@@ -17,6 +20,8 @@ from runtime.errors import CodecError
 
 #: Decoding refuses inputs larger than this unless the caller names a bound of its own.
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+#: Arrays nest at most this deep in anything encoded or decoded (the deepest stored value needs far fewer).
+MAX_DEPTH = 32
 
 _packb = msgpack.packb
 _unpackb = msgpack.unpackb
@@ -44,6 +49,10 @@ class TooLarge(CodecError):
 
 class OutOfRange(CodecError):
     """An integer outside its type's bounds."""
+
+
+class TooDeep(CodecError):
+    """Arrays nest deeper than MAX_DEPTH."""
 
 
 def _reject_map(pairs: Any) -> NoReturn:
@@ -88,20 +97,28 @@ _DECODED = (type(None), bool, int, bytes, str)
 
 
 def _check_primitives(obj: Any, allowed: tuple[type, ...]) -> None:
-    """WrongType unless `obj` is built of `allowed` scalars and arrays only, at any depth.
+    """WrongType unless `obj` is built of `allowed` scalars and arrays only; TooDeep past MAX_DEPTH.
 
     msgpack decodes floats at any depth and its timestamp extension (type -1) without calling ext_hook,
-    and it packs floats and dicts, so neither the decoder's hooks nor a top-level check is enough.
+    and it packs floats and dicts, so neither the decoder's hooks nor a top-level check is enough. The
+    walk is iterative (level by level), so no depth reaches the C stack.
     """
     exact = frozenset(allowed)
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if type(item) is list or type(item) is tuple:  # not namedtuples such as msgpack.ExtType
-            if not exact.issuperset(map(type, item)):  # fast path: an array of allowed scalars only
-                stack.extend(item)
-        elif not isinstance(item, allowed):
-            raise WrongType(f"{type(item).__name__} is not part of the canonical encoding")
+    level: list[Any] = [obj]
+    depth = 0
+    while level:
+        arrays: list[Any] = []
+        for item in level:
+            if type(item) is list or type(item) is tuple:  # not namedtuples such as msgpack.ExtType
+                arrays.append(item)
+            elif not isinstance(item, allowed):
+                raise WrongType(f"{type(item).__name__} is not part of the canonical encoding")
+        if not arrays:
+            return
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise TooDeep(f"arrays nested deeper than {MAX_DEPTH} levels")
+        level = [x for array in arrays if not exact.issuperset(map(type, array)) for x in array]
 
 
 def _decode(data: bytes) -> Any:
@@ -118,6 +135,8 @@ def _decode(data: bytes) -> Any:
         raise TrailingBytes(f"{len(exc.extra)} bytes after the value") from exc
     except CodecError:
         raise
+    except msgpack.exceptions.StackError as exc:
+        raise TooDeep(f"arrays nested deeper than {MAX_DEPTH} levels") from exc
     except (msgpack.OutOfData, msgpack.exceptions.BufferFull) as exc:
         raise Truncated("input ends inside the value") from exc
     except UnicodeDecodeError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import codec
+from runtime.boundedjson import loads_bounded
 from runtime.crypto import DEV_ACCOUNT_NAMES, address, blake2_256, dev_keypair
 from runtime.errors import PalletError
 from runtime.pallet import Pallet
@@ -83,12 +84,17 @@ class ChainSpec:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ChainSpec:
         """Parse a spec object, naming the first missing or malformed field."""
+        if not isinstance(data, Mapping):
+            raise PalletError("chain spec: not a JSON object")
         for field in ("name", "id", "pallets", "genesis"):
             if field not in data:
                 raise PalletError(f"chain spec: missing field {field!r}")
         pallets = data["pallets"]
         if not isinstance(pallets, list) or not all(isinstance(p, str) for p in pallets):
             raise PalletError("chain spec: 'pallets' must be a list of pallet names")
+        for field in ("genesis", "properties", "fees"):
+            if not isinstance(data.get(field, {}), Mapping):
+                raise PalletError(f"chain spec: {field!r} must be a JSON object")
         try:
             fees = FeeConfig(**data.get("fees", {}))
         except TypeError as exc:
@@ -108,8 +114,8 @@ class ChainSpec:
     def load(cls, path: str | Path) -> ChainSpec:
         """Read a spec file."""
         try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            data = loads_bounded(Path(path).read_text())
+        except (OSError, ValueError) as exc:
             raise PalletError(f"chain spec {path}: {exc}") from exc
         return cls.from_json(data)
 

@@ -26,7 +26,7 @@ from service.keys import (
     write_validator_key_file,
 )
 from service.metrics import Metrics
-from service.provenance import ProvenanceError, verify_proof_file
+from service.provenance import ProvenanceError, load_proof, verify_proof_file
 from service.provenance import export_proof as make_proof
 from service.runner import open_chain
 
@@ -173,14 +173,11 @@ def verify_proof(path: Path, chain_spec: str) -> int:
     """Check a proof file offline against a chain spec; print what it proves (exit 1 if refused)."""
     spec = load_spec(chain_spec)
     try:
-        data = json.loads(path.read_text())
+        text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    except ValueError as exc:
-        print(f"error: proof refused: {path} is not JSON: {exc}", file=sys.stderr)
-        return 1
     try:
-        proven = verify_proof_file(data, spec)
+        proven = verify_proof_file(load_proof(text), spec)
     except ProvenanceError as exc:
         print(f"error: proof refused: {exc}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import bls
+from runtime.boundedjson import loads_bounded
 from runtime.crypto import DEV_ACCOUNT_NAMES, Keypair, address, dev_keypair
 from runtime.validators import ValidatorKeys
 
@@ -54,7 +55,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(Path(path).read_text())
+        return loads_bounded(Path(path).read_text())
     except OSError as exc:
         raise KeyFileError(f"cannot read {path}: {exc.strerror}") from exc
     except ValueError as exc:

@@ -18,6 +18,7 @@ from pallets.versioning import Versioning
 from pallets.versioning.types import VersionRecord
 from runtime import types
 from runtime.block import Header
+from runtime.boundedjson import JsonLimitError, loads_bounded
 from runtime.crypto import address
 from runtime.errors import CodecError, PalletError
 from runtime.executive import TRIE_PREFIX, Runtime
@@ -33,10 +34,24 @@ TOP_FIELDS: Final = ("format", "chain", "model", "version", "record", "stateProo
 """The fields of a proof file (no others are allowed)."""
 MAX_PROOF_NODES: Final = 128
 """Most nodes a state proof may hold (a path is at most 64 branches and one value)."""
+PROOF_MAX_DEPTH: Final = 16
+"""Deepest JSON nesting a proof file may have (a real one nests 4 levels)."""
+PROOF_MAX_BYTES: Final = 8 * 1024 * 1024
+"""Largest proof file read (a real one is a few KB plus its trie nodes)."""
 
 
 class ProvenanceError(Exception):
     """A proof that cannot be exported or that does not verify, with the reason."""
+
+
+def load_proof(text: str | bytes) -> Any:
+    """The JSON of a proof file, size and depth bounded before parsing; ProvenanceError if it is not."""
+    try:
+        return loads_bounded(text, PROOF_MAX_DEPTH, PROOF_MAX_BYTES)
+    except JsonLimitError as exc:
+        raise ProvenanceError(f"proof file refused unparsed: {exc}") from exc
+    except ValueError as exc:
+        raise ProvenanceError(f"not JSON: {exc}") from exc
 
 
 @dataclasses.dataclass(frozen=True)

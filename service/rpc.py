@@ -17,7 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from runtime.errors import InvalidExtrinsic
+from runtime.boundedjson import DEFAULT_MAX_DEPTH, JsonLimitError, check_json_limits
+from runtime.errors import CodecError, InvalidExtrinsic
 from service.metrics import Metrics
 from service.pool import PoolError
 
@@ -68,6 +69,15 @@ def bad_params(message: str) -> RpcError:
     return RpcError(INVALID_PARAMS, f"Invalid params: {message}")
 
 
+def unsafe_refused(name: str) -> RpcError:
+    """The error answered for an unsafe method this server does not serve."""
+    message = (
+        f"Method not found: {name} is unsafe and not served on this address "
+        "(the node listens beyond loopback; start it with --rpc-methods unsafe to allow)"
+    )
+    return RpcError(METHOD_NOT_FOUND, message, {"error": "UnsafeMethodRefused", "method": name})
+
+
 def error_of(exc: BaseException) -> RpcError:
     """The JSON-RPC error for an exception raised by a method."""
     if isinstance(exc, RpcError):
@@ -77,6 +87,8 @@ def error_of(exc: BaseException) -> RpcError:
         return RpcError(INVALID_TRANSACTION, f"Invalid transaction: {type(exc).__name__}: {exc}", data)
     if isinstance(exc, PoolError):
         return RpcError(exc.rpc_code, f"{exc.name}: {exc}", {"error": exc.name, "message": str(exc)})
+    if isinstance(exc, CodecError):  # a parameter that does not encode as its type (an id beyond u64, ...)
+        return bad_params(f"{type(exc).__name__}: {exc}")
     log.error("internal error in an RPC method", exc_info=exc)
     return RpcError(INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
 
@@ -106,11 +118,27 @@ class MethodSpec:
     signature: inspect.Signature
 
 
-def method(name: str, *, unsafe: bool = False, connection: bool = False) -> Callable[[F], F]:
-    """Mark an API method as the JSON-RPC method `name` (`connection`: it receives the Connection first)."""
+#: Namespaces whose methods are unsafe unless declared otherwise: they change the node's state outside the
+#: chain (engine_createBlock seals a block now; dev_* reshape a development node), so a node listening
+#: beyond loopback serves them only with --rpc-methods unsafe.
+UNSAFE_NAMESPACES = frozenset({"engine", "dev", "admin", "offchain"})
+
+
+def unsafe_by_default(name: str) -> bool:
+    """Whether a method is unsafe when its `@method` does not say: by its namespace (before the `_`)."""
+    return name.partition("_")[0] in UNSAFE_NAMESPACES
+
+
+def method(name: str, *, unsafe: bool | None = None, connection: bool = False) -> Callable[[F], F]:
+    """Mark an API method as the JSON-RPC method `name` (`connection`: it receives the Connection first).
+
+    `unsafe`: served only where --rpc-methods allows (see docs/rpc.md); by default decided by the
+    method's namespace (`unsafe_by_default`), so a new engine_/dev_ method is unsafe unless it says not.
+    """
+    declared = unsafe_by_default(name) if unsafe is None else unsafe
 
     def mark(function: F) -> F:
-        function.__rpc__ = (name, unsafe, connection)  # type: ignore[attr-defined]
+        function.__rpc__ = (name, declared, connection)  # type: ignore[attr-defined]
         return function
 
     return mark
@@ -139,11 +167,13 @@ class Dispatcher:
         allow_unsafe: bool,
         metrics: Metrics | None = None,
         max_batch: int = 1000,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.methods = {n: m for n, m in methods.items() if allow_unsafe or not m.unsafe}
         self.hidden = {n for n, m in methods.items() if m.unsafe and not allow_unsafe}
         self.metrics = metrics
         self.max_batch = max_batch
+        self.max_depth = max_depth
         # positional arity (fewest, most) of methods whose parameters are all plain positional ones:
         # a list of params in that range binds to them in order, so Signature.bind can be skipped
         self._arity = {n: a for n, m in self.methods.items() if (a := _positional_arity(m)) is not None}
@@ -155,7 +185,9 @@ class Dispatcher:
     async def handle(self, payload: bytes | str, conn: Connection) -> str | None:
         """The JSON response text for a payload, or None when nothing is to be answered."""
         try:
-            request = parse_json(payload)
+            request = parse_json(payload, self.max_depth)
+        except JsonLimitError as exc:
+            return _dumps(_error_response(None, RpcError(INVALID_REQUEST, f"Invalid request: {exc}")))
         except (ValueError, UnicodeDecodeError) as exc:
             return _dumps(_error_response(None, RpcError(PARSE_ERROR, f"Parse error: {exc}")))
         if isinstance(request, list):
@@ -207,7 +239,7 @@ class Dispatcher:
         spec = self.methods.get(name)
         if spec is None:
             if name in self.hidden:
-                raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name} is unsafe and not served here")
+                raise unsafe_refused(name)
             raise RpcError(METHOD_NOT_FOUND, f"Method not found: {name}")
         if self.metrics is not None:
             self.metrics.rpc_calls.labels(method=name).inc()
@@ -255,14 +287,18 @@ def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
 
 
-def parse_json(payload: bytes | str) -> Any:
+def parse_json(payload: bytes | str, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Parse a request exactly as `json.loads` does, through orjson when it can.
+
+    Nesting deeper than `max_depth` is refused (JsonTooDeep) before either parser sees the payload: the
+    stdlib parser recurses on the C stack and a payload nested 10^5 deep would crash the process.
 
     orjson refuses what the stdlib accepts (NaN and Infinity literals, lone surrogates) and turns
     integers beyond 64 bits into floats; payloads with a 19-digit run (every integer that may not fit in
     an int64) and those orjson refuses are parsed by the stdlib, so the methods see the same values (and
     report NaN or an overflow with their own typed errors) whichever parser ran.
     """
+    check_json_limits(payload, max_depth, max_bytes=None)  # the transport bounds the size
     if isinstance(payload, bytes):
         long_int = b"1" * _LONG_RUN in payload.translate(_DIGITS_AS_ONES_BYTES)
     else:

@@ -149,7 +149,7 @@ class NodeRunner:
 
     async def _start(self, chain: OpenChain, loop: asyncio.AbstractEventLoop) -> _Services:
         self._report_head(chain)
-        hub = Hub()
+        hub = Hub(self.config.rpc_limits.max_subscriptions)
         events = LoopEvents(loop, hub)
         pool = TransactionPool(self.config.pool, on_status=events.tx_status)
         self.metrics.watch_pool(lambda: pool.ready_count, lambda: pool.future_count)
@@ -270,10 +270,23 @@ class NodeRunner:
         methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
         context = RpcContext(api.runtime, model_api.runtime_at)
         methods.update(extension_methods(context, methods))
-        dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
+        limits = config.rpc_limits
+        dispatcher = Dispatcher(
+            methods,
+            allow_unsafe=unsafe,
+            metrics=self.metrics,
+            max_batch=limits.max_batch,
+            max_depth=limits.max_depth,
+        )
         api.method_names = dispatcher.method_names()
         substrate_methods = {**methods, **collect_methods(SubstrateApi(api))}
-        substrate = Dispatcher(substrate_methods, allow_unsafe=unsafe, metrics=self.metrics)
+        substrate = Dispatcher(
+            substrate_methods,
+            allow_unsafe=unsafe,
+            metrics=self.metrics,
+            max_batch=limits.max_batch,
+            max_depth=limits.max_depth,
+        )
         server = RpcServer(
             dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors, substrate=substrate
         )

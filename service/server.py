@@ -1,50 +1,57 @@
 """The JSON-RPC transport: HTTP POST and WebSocket on one port (aiohttp), plus the metrics endpoint.
 
-Limits: request body / WebSocket message size, batch size (in the dispatcher), open WebSocket
-connections, requests in flight and queued notifications per connection (a client that does not read
-is disconnected). CORS is off (a request carrying an Origin header is refused) unless origins are given.
+Limits (`RpcLimits`, set by --rpc-* flags, see docs/node.md): request body and WebSocket message size,
+JSON depth and batch length (in the dispatcher), open connections in total, per client address and over
+WebSocket, subscriptions per connection, time to send a request's head and its body (slow clients are
+cut off), idle keep-alive time, requests in flight and queued messages (count and bytes) per WebSocket
+connection (a client that does not read is disconnected, so memory stays bounded). CORS is off (a request
+carrying an Origin header is refused) unless origins are given. Plain POSTs take the fast path of
+service/fasthttp.py; everything else is aiohttp's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import dataclasses
-import email.utils
 import ipaddress
 import json
 import logging
 import socket
-import sys
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiohttp import __version__ as _AIOHTTP_VERSION
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from service.fasthttp import AFTER_RESPONSE, FastHttp, HttpConnection, after_response, peer_host
 from service.metrics import Metrics
 from service.rpc import INVALID_REQUEST, Dispatcher, RpcError
 from service.subscriptions import Hub
 
 log = logging.getLogger("cmu.rpc")
-_AFTER: contextvars.ContextVar[list[Callable[[], None]]] = contextvars.ContextVar("after_response")
 _HEALTH = {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
 SUBSTRATE_PATH = "/substrate"
-_TOO_MANY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 @dataclasses.dataclass(frozen=True)
 class RpcLimits:
-    """Transport limits."""
+    """Transport limits (the defaults are the flags' defaults)."""
 
-    max_body: int = 10 * 1024 * 1024
+    max_body: int = 10 * 1024 * 1024  # bytes of an HTTP request body
+    max_ws_message: int = 10 * 1024 * 1024  # bytes of one WebSocket message (frames reassembled)
+    max_depth: int = 64  # JSON nesting
+    max_batch: int = 1_000  # calls in one batch
     max_ws_connections: int = 100
-    max_http_connections: int = 1_000
-    max_in_flight: int = 512
-    max_queued: int = 20_000
+    max_http_connections: int = 1_000  # connections of any kind
+    max_per_address: int = 64  # connections of any kind from one client address
+    max_subscriptions: int = 1_024  # per WebSocket connection
+    header_timeout_s: float = 10.0  # from a request's first byte to the end of its head
+    body_timeout_s: float = 30.0  # from the end of the head to the end of the body
+    idle_timeout_s: float = 75.0  # a keep-alive connection with no request in progress
+    max_in_flight: int = 512  # requests of one WebSocket connection being answered
+    max_queued: int = 20_000  # messages waiting to be sent on one WebSocket connection
+    max_queued_bytes: int = 64 * 1024 * 1024  # bytes waiting to be sent on one WebSocket connection
 
 
 def is_local_origin(origin: str) -> bool:
@@ -82,27 +89,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _after_response(action: Callable[[], None]) -> None:
-    actions = _AFTER.get(None)
-    if actions is None:
-        action()
-    else:
-        actions.append(action)
-
-
-class HttpConnection:
-    """One HTTP request: no subscriptions."""
-
-    supports_subscriptions = False
-
-    def notify(self, message: dict[str, Any]) -> None:
-        """HTTP cannot push."""
-
-    def after_response(self, action: Callable[[], None]) -> None:
-        """Run after the response is built."""
-        _after_response(action)
-
-
 class WsConnection:
     """One WebSocket client: responses and notifications go through one bounded queue and a writer task."""
 
@@ -114,6 +100,7 @@ class WsConnection:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.in_flight = asyncio.Semaphore(limits.max_in_flight)
         self.overflowed = False
+        self.queued_bytes = 0
         self._closing: asyncio.Future[bool] | None = None
 
     def notify(self, message: dict[str, Any]) -> None:
@@ -122,19 +109,21 @@ class WsConnection:
 
     def after_response(self, action: Callable[[], None]) -> None:
         """Run once the response to the current message is queued."""
-        _after_response(action)
+        after_response(action)
 
     def enqueue(self, text: str) -> None:
         """Queue a message; a client too far behind is disconnected."""
         if self.overflowed:
             return
-        if self.queue.qsize() >= self.limits.max_queued:
+        too_many = self.queue.qsize() >= self.limits.max_queued
+        if too_many or self.queued_bytes + len(text) > self.limits.max_queued_bytes:
             self.overflowed = True
             log.warning("closing a WebSocket client that does not read its messages")
             self._closing = asyncio.ensure_future(
                 self.ws.close(code=1008, message=b"too many queued messages")
             )
             return
+        self.queued_bytes += len(text)
         self.queue.put_nowait(text)
 
     async def writer(self) -> None:
@@ -143,212 +132,11 @@ class WsConnection:
             text = await self.queue.get()
             if text is None or self.ws.closed:
                 return
+            self.queued_bytes -= len(text)
             try:
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
-
-
-_SERVER_HEADER = f"Python/{sys.version_info[0]}.{sys.version_info[1]} aiohttp/{_AIOHTTP_VERSION}".encode()
-_MAX_HEAD = 8190
-_HEAD_END = b"\r\n\r\n"
-# a request carrying any of these is left to aiohttp (WebSocket, CORS, chunked bodies, 100-continue...)
-_LEAVE_TO_AIOHTTP = frozenset(
-    (b"origin", b"upgrade", b"transfer-encoding", b"expect", b"content-encoding", b"trailer")
-)
-
-
-class _Date:
-    """The Date header value, formatted once a second."""
-
-    second = -1
-    value = b""
-
-    @classmethod
-    def now(cls) -> bytes:
-        second = int(time.time())
-        if second != cls.second:
-            cls.second, cls.value = second, email.utils.formatdate(second, usegmt=True).encode()
-        return cls.value
-
-
-class _FastHttp(asyncio.Protocol):
-    """Plain `POST /` JSON-RPC requests on HTTP/1.1 keep-alive, answered without aiohttp's request
-    machinery. At the first request it does not take (another method or path, an Upgrade, an Origin, a
-    chunked or oversized body, anything unusual), the connection is handed to aiohttp for good, with the
-    bytes received so far, so every other behaviour is aiohttp's own."""
-
-    def __init__(self, server: RpcServer, fallback: Callable[[], asyncio.Protocol]) -> None:
-        self._server = server
-        self._fallback = fallback
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._busy = False
-        self._paused_writing = False
-        self._paused_reading = False
-        self._closing = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            transport.close()
-            return
-        if self._server.open_connections() >= self._server.limits.max_http_connections:
-            log.warning("refusing a connection: %d are open", self._server.open_connections())
-            transport.write(_TOO_MANY)
-            transport.close()
-            return
-        self._transport = transport
-        self._server._fast.add(self)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._server._fast.discard(self)
-        self._closing = True
-        self._transport = None
-
-    def pause_writing(self) -> None:
-        self._paused_writing = True
-
-    def resume_writing(self) -> None:
-        self._paused_writing = False
-        self._next()
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if self._busy or self._paused_writing:
-            limit = self._server.limits.max_body + 2 * _MAX_HEAD
-            if len(self._buffer) > limit and not self._paused_reading and self._transport is not None:
-                self._paused_reading = True
-                self._transport.pause_reading()
-            return
-        self._next()
-
-    def close(self) -> None:
-        """Close the connection (the node is stopping)."""
-        if self._transport is not None:
-            self._transport.close()
-
-    def _next(self) -> None:
-        """Start on the next complete request in the buffer, if any."""
-        if self._busy or self._paused_writing or self._closing or self._transport is None:
-            return
-        if self._paused_reading:
-            self._paused_reading = False
-            self._transport.resume_reading()
-        buffer = self._buffer
-        if not buffer:
-            return
-        end = buffer.find(_HEAD_END, 0, _MAX_HEAD + 4)
-        if end < 0:
-            if len(buffer) > _MAX_HEAD or not buffer.startswith(b"POST / HTTP/1.1\r\n"[: len(buffer)]):
-                self._hand_over()
-            return
-        parsed = self._parse_head(bytes(buffer[:end]))
-        if parsed is None:
-            self._hand_over()
-            return
-        length, keep_alive = parsed
-        start = end + 4
-        if len(buffer) < start + length:
-            return
-        body = bytes(buffer[start : start + length])
-        del buffer[: start + length]
-        self._busy = True
-        task = asyncio.ensure_future(self._serve(body, keep_alive))
-        task.add_done_callback(_consume)
-
-    def _parse_head(self, head: bytes) -> tuple[int, bool] | None:
-        """(Content-Length, keep-alive) of a plain `POST / HTTP/1.1`, or None to leave it to aiohttp."""
-        lines = head.split(b"\r\n")
-        if lines[0] != b"POST / HTTP/1.1":
-            return None
-        length: int | None = None
-        keep_alive = True
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not name or name != name.strip() or not name.isascii() or b" " in name:
-                return None
-            key = name.lower()
-            if key == b"content-length":
-                value = value.strip()
-                if length is not None or not value.isdigit() or len(value) > 12:
-                    return None
-                length = int(value)
-            elif key == b"connection":
-                token = value.strip().lower()
-                if token == b"close":
-                    keep_alive = False
-                elif token != b"keep-alive":
-                    return None
-            elif key in _LEAVE_TO_AIOHTTP:
-                return None
-        if length is None or length > self._server.limits.max_body:
-            return None
-        return length, keep_alive
-
-    def _hand_over(self) -> None:
-        """Give the connection, and what it sent so far, to aiohttp."""
-        transport = self._transport
-        if transport is None:
-            return
-        self._server._fast.discard(self)
-        self._transport = None
-        self._closing = True
-        data, self._buffer = bytes(self._buffer), bytearray()
-        protocol = self._fallback()
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-        if self._paused_reading:
-            transport.resume_reading()
-        if self._paused_writing:
-            protocol.pause_writing()
-        if data:
-            protocol.data_received(data)
-
-    async def _serve(self, body: bytes, keep_alive: bool) -> None:
-        actions: list[Callable[[], None]] = []
-        _AFTER.set(actions)
-        try:
-            text = await self._server.dispatcher.handle(body, HttpConnection())
-            for action in actions:
-                action()
-        except Exception:
-            log.exception("error answering an HTTP request")
-            self._respond(
-                b"500 Internal Server Error",
-                b"text/plain; charset=utf-8",
-                b"500 Internal Server Error\n\nServer got itself in trouble",
-                False,
-            )
-            return
-        finally:
-            self._busy = False
-        if text is None:
-            self._respond(b"204 No Content", None, b"", keep_alive)
-        else:
-            self._respond(b"200 OK", b"application/json; charset=utf-8", text.encode(), keep_alive)
-
-    def _respond(self, status: bytes, content_type: bytes | None, body: bytes, keep_alive: bool) -> None:
-        transport = self._transport
-        if transport is None:
-            return
-        head = [b"HTTP/1.1 ", status, b"\r\n"]
-        if content_type is not None:
-            head += [b"Content-Type: ", content_type, b"\r\nContent-Length: ", b"%d" % len(body), b"\r\n"]
-        head += [b"Date: ", _Date.now(), b"\r\nServer: ", _SERVER_HEADER, b"\r\n"]
-        if not keep_alive:
-            head.append(b"Connection: close\r\n")
-        head += [b"\r\n", body]
-        transport.write(b"".join(head))
-        if keep_alive:
-            self._next()
-        else:
-            self._closing = True
-            transport.close()
-
-
-def _consume(task: asyncio.Future[None]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 class RpcServer:
@@ -374,16 +162,54 @@ class RpcServer:
         self._sockets: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
-        self._fast: set[_FastHttp] = set()
+        self.fast_connections: set[FastHttp] = set()
+        self._awaiting_head: set[asyncio.BaseTransport] = set()
+
+    def _handed(self) -> list[Any]:
+        """aiohttp's request handlers: the connections handed over (WebSockets among them)."""
+        return list(self._runner.server.connections) if self._runner and self._runner.server else []
 
     def open_connections(self) -> int:
         """Connections open now: on the fast path plus those handed to aiohttp (WebSockets among them)."""
-        handed = len(self._runner.server.connections) if self._runner and self._runner.server else 0
-        return len(self._fast) + handed
+        return len(self.fast_connections) + len(self._handed())
+
+    def refusal(self, peer: str) -> str | None:
+        """Why a new connection from `peer` is refused (too many open in total or from it), or None."""
+        total = self.open_connections()
+        if total >= self.limits.max_http_connections:
+            return f"{total} connections are open (--rpc-max-http-connections)"
+        from_peer = sum(1 for c in self.fast_connections if c.peer == peer)
+        from_peer += sum(1 for h in self._handed() if h.transport and peer_host(h.transport) == peer)
+        if from_peer >= self.limits.max_per_address:
+            return f"{from_peer} connections are open from it (--rpc-max-connections-per-ip)"
+        return None
+
+    def watch_handed(self, transport: asyncio.BaseTransport) -> None:
+        """Close a connection handed to aiohttp unless its request's head arrives within the time-out."""
+        self._awaiting_head.add(transport)
+        asyncio.get_running_loop().call_later(self.limits.header_timeout_s, self._expire_handed, transport)
+
+    def _expire_handed(self, transport: asyncio.BaseTransport) -> None:
+        if transport in self._awaiting_head:
+            self._awaiting_head.discard(transport)
+            if not transport.is_closing():
+                log.info("closing a connection from %s: its request head took too long", peer_host(transport))
+                transport.close()
+
+    @web.middleware
+    async def _one_request(self, request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+        """aiohttp serves one request per connection (a WebSocket is one): the head has arrived, so its
+        time-out stops; the connection closes after the response, so no later request escapes it."""
+        if request.transport is not None:
+            self._awaiting_head.discard(request.transport)
+        response: web.StreamResponse = await handler(request)
+        if not isinstance(response, web.WebSocketResponse):
+            response.force_close()
+        return response
 
     def app(self) -> web.Application:
         """The aiohttp application."""
-        app = web.Application(client_max_size=self.limits.max_body)
+        app = web.Application(client_max_size=self.limits.max_body, middlewares=[self._one_request])
         app.router.add_post("/", self.handle_http)
         app.router.add_get("/", self.handle_get)
         app.router.add_get("/health", self.handle_health)
@@ -408,7 +234,7 @@ class RpcServer:
         if fallback is None:
             raise RuntimeError("aiohttp's AppRunner.setup() did not create a server")
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(lambda: _FastHttp(self, fallback), sock=sock, backlog=128)
+        self._listener = await loop.create_server(lambda: FastHttp(self, fallback), sock=sock, backlog=128)
 
     async def stop(self) -> None:
         """Close every WebSocket and stop serving."""
@@ -416,7 +242,7 @@ class RpcServer:
             self._listener.close()
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"node stopping")
-        for conn in list(self._fast):
+        for conn in list(self.fast_connections):
             conn.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -461,17 +287,19 @@ class RpcServer:
         """POST /: one JSON-RPC payload."""
         headers = self._cors_headers(request)
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), self.limits.body_timeout_s)
         except web.HTTPRequestEntityTooLarge:
             error = RpcError(INVALID_REQUEST, f"Invalid request: body exceeds {self.limits.max_body} bytes")
             payload = {"jsonrpc": "2.0", "id": None, "error": error.to_json()}
             return web.json_response(payload, status=413, headers=headers)
+        except TimeoutError:
+            return web.Response(status=408, text="request body took too long", headers=headers)
         actions: list[Callable[[], None]] = []
-        token = _AFTER.set(actions)
+        token = AFTER_RESPONSE.set(actions)
         try:
             text = await self._dispatcher_for(request).handle(body, HttpConnection())
         finally:
-            _AFTER.reset(token)
+            AFTER_RESPONSE.reset(token)
         for action in actions:
             action()
         if text is None:
@@ -485,7 +313,7 @@ class RpcServer:
         headers = self._cors_headers(request)
         if len(self._sockets) >= self.limits.max_ws_connections:
             return web.json_response({"error": "too many WebSocket connections"}, status=503)
-        ws = web.WebSocketResponse(max_msg_size=self.limits.max_body)
+        ws = web.WebSocketResponse(max_msg_size=self.limits.max_ws_message)
         ws.headers.update(headers)
         await ws.prepare(request)
         conn = WsConnection(ws, self.limits)
@@ -514,7 +342,7 @@ class RpcServer:
 
     async def _serve_message(self, dispatcher: Dispatcher, conn: WsConnection, payload: str | bytes) -> None:
         actions: list[Callable[[], None]] = []
-        _AFTER.set(actions)
+        AFTER_RESPONSE.set(actions)
         try:
             text = await dispatcher.handle(payload, conn)
             if text is not None:

@@ -77,7 +77,8 @@ class Subscription:
 class Hub:
     """Every live subscription, by kind, id, connection and watched extrinsic."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_connection: int = MAX_PER_CONNECTION) -> None:
+        self.max_per_connection = max_per_connection
         self._by_kind: dict[str, dict[str, Subscription]] = {NEW_HEAD: {}, FINALIZED_HEAD: {}}
         self._by_id: dict[str, Subscription] = {}
         self._by_conn: dict[int, set[str]] = {}
@@ -90,8 +91,8 @@ class Hub:
         if not conn.supports_subscriptions:
             raise RpcError(-32601, "Method not found: subscriptions need a WebSocket connection")
         owned = self._by_conn.setdefault(id(conn), set())
-        if len(owned) >= MAX_PER_CONNECTION:
-            message = f"too many subscriptions on this connection (limit {MAX_PER_CONNECTION})"
+        if len(owned) >= self.max_per_connection:
+            message = f"too many subscriptions on this connection (limit {self.max_per_connection})"
             raise RpcError(SERVER_ERROR, message)
         sub = Subscription(secrets.token_hex(8), conn, kind, tx_hash)
         owned.add(sub.id)

@@ -14,8 +14,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 NODE_SIDE = ("service", "scenarios", "node")
 ABOVE_RUNTIME = ("pallets", "models", "client", *NODE_SIDE)
@@ -74,11 +72,6 @@ def test_pallets_and_models_never_import_the_node_side_or_client() -> None:
     assert _violations(("pallets", "models"), ("client", *NODE_SIDE)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client/ still imports pallet modules (envelope, signed_query, artifact, query); the "
-    "arch-pallets branch moves those formats into a pure shared module",
-)
 def test_client_imports_no_pallet_internals() -> None:
     """The client speaks wire formats (codec, crypto, extrinsic, shared formats), not pallet modules."""
     assert _violations(("client",), ("pallets",)) == []
@@ -111,11 +104,6 @@ def test_hookspec_finder_sees_declarations(tmp_path: Path) -> None:
     assert sorted(_hookspec_sites(sample)) == [2, 4, 6]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RegistryHooks is declared in pallets/model_registry/pallet.py; the arch-pallets branch moves "
-    "it into runtime/hookspecs.py",
-)
 def test_every_hookspec_lives_in_runtime_hookspecs() -> None:
     """Hook specifications are declared in runtime/hookspecs.py and nowhere else."""
     allowed = ROOT / "runtime" / "hookspecs.py"

@@ -9,8 +9,13 @@ from typing import Any
 
 import pytest
 
+from client.convert import to_wire
+from client.errors import ArgumentError
+from runtime.boundedjson import JsonTooDeep
 from runtime.errors import BadSignature
+from runtime.types import U64, encode
 from service.pool import PoolFull
+from service.provenance import ProvenanceError, load_proof
 from service.rpc import Dispatcher, collect_methods, method, parse_json
 
 
@@ -123,11 +128,11 @@ def test_batch_fails_when_empty_too_large_or_of_non_objects() -> None:
     "text",
     [
         '{"a": [1.5, -0.25, 1e-7, 3]}',
-        '[NaN, Infinity, -Infinity]',
-        '[18446744073709551616, -9223372036854775809]',
+        "[NaN, Infinity, -Infinity]",
+        "[18446744073709551616, -9223372036854775809]",
         '"\\ud800"',
         '{"a": 1, "a": 2}',
-        '1e400',
+        "1e400",
     ],
 )
 def test_parse_json_matches_the_stdlib(text: str) -> None:
@@ -141,3 +146,91 @@ def test_parse_json_fails_like_the_stdlib() -> None:
     for bad in ("{", "[1,]", "\x00", b"\xff"):
         with pytest.raises(ValueError):
             parse_json(bad)
+
+
+@pytest.mark.parametrize("depth", [65, 10**5, 10**6])
+def test_deep_json_is_refused_before_parsing_naming_the_limit(depth: int) -> None:
+    for body in ("[" * depth + "]" * depth, "[" * depth, '{"a":' * depth):
+        with pytest.raises(JsonTooDeep, match="JSON nesting deeper than 64 levels"):
+            parse_json(body)
+        error = ask(body)["error"]
+        assert error["code"] == -32600 and "nesting deeper than 64 levels" in error["message"]
+    assert parse_json("[" * 64 + "]" * 64) is not None
+
+
+def test_the_depth_limit_is_the_dispatchers() -> None:
+    dispatcher = Dispatcher(collect_methods(Api()), allow_unsafe=False, max_depth=3)
+    deep = json.dumps(req("echo", [[[1]]]))
+    answer = json.loads(asyncio.run(dispatcher.handle(deep, Conn())) or "")
+    assert "deeper than 3 levels" in answer["error"]["message"]
+
+
+class Namespaced:
+    @method("dev_warp")
+    def warp(self) -> str:
+        return "warped"
+
+    @method("dev_peek", unsafe=False)
+    def peek(self) -> str:
+        return "peeked"
+
+    @method("model_touch", unsafe=True)
+    def touch(self) -> str:
+        return "touched"
+
+
+def test_methods_in_unsafe_namespaces_are_unsafe_unless_they_say_otherwise() -> None:
+    specs = collect_methods(Namespaced())
+    assert {n: s.unsafe for n, s in specs.items()} == {
+        "dev_warp": True,
+        "dev_peek": False,
+        "model_touch": True,
+    }
+    dispatcher = Dispatcher(specs, allow_unsafe=False)
+    assert dispatcher.method_names() == ["dev_peek"]
+    refused = json.loads(asyncio.run(dispatcher.handle(json.dumps(req("dev_warp")), Conn())) or "")["error"]
+    assert refused["code"] == -32601 and refused["data"] == {
+        "error": "UnsafeMethodRefused",
+        "method": "dev_warp",
+    }
+    assert "--rpc-methods unsafe" in refused["message"]
+
+
+def test_a_deep_proof_file_is_refused_unparsed() -> None:
+    with pytest.raises(ProvenanceError, match="deeper than 16 levels"):
+        load_proof(b"[" * 10**6)
+    with pytest.raises(ProvenanceError, match="not JSON"):
+        load_proof(b"{")
+
+
+def test_client_arguments_are_bounded_and_must_be_unicode() -> None:
+    schema = {"type": "list", "item": {"type": "list", "item": {"type": "int"}}}
+    with pytest.raises(ArgumentError, match="nesting deeper than 64 levels"):
+        to_wire(schema, "[" * 10**5 + "]" * 10**5)
+    nested_schema: dict[str, Any] = {"type": "int"}
+    value: Any = 1
+    for _ in range(100):
+        nested_schema, value = {"type": "list", "item": nested_schema}, [value]
+    with pytest.raises(ArgumentError, match="nested deeper than 64 levels"):
+        to_wire(nested_schema, value)
+    with pytest.raises(ArgumentError, match="valid Unicode"):
+        to_wire({"type": "str"}, "\ud800")
+    with pytest.raises(ArgumentError, match="valid Unicode"):
+        to_wire({"type": "bytes"}, "a\udfff")
+
+
+class Keyed:
+    @method("lookup")
+    def lookup(self, key: int) -> str:
+        return encode(U64, key).hex()  # as a method turns an id into a storage key
+
+
+def test_a_parameter_that_does_not_encode_is_invalid_params_not_internal() -> None:
+    dispatcher = Dispatcher(collect_methods(Keyed()), allow_unsafe=False)
+    assert (
+        json.loads(asyncio.run(dispatcher.handle(json.dumps(req("lookup", [7])), Conn())) or "")["result"]
+        == "07"
+    )
+    answer = asyncio.run(dispatcher.handle(json.dumps(req("lookup", [2**70])), Conn())) or ""
+    error = json.loads(answer)["error"]
+    assert error["code"] == -32602 and "OutOfRange" in error["message"]
