@@ -1,7 +1,8 @@
 """Benchmark: what signed queries cost. model_predict over HTTP keep-alive on a real node (16 clients in 2
-processes, the 1,000-feature model of bench/predict.py): signed by a Reader on a permissioned model
-(every request a fresh signature, so none is a replay) against unsigned on the same weights made public;
-and the node's signed-query check alone (service/query_auth.QueryAuth.verify) in-process.
+processes, the 1,000-feature model of bench/predict.py): signed by bob (every request a fresh signature,
+so none is a replay; the node checks a signature given on a public model too) against unsigned, on the
+same public weights (a permissioned model's weights are encrypted: the node does not predict with them,
+its readers predict locally); and the node's signed-query check alone (QueryAuth.verify) in-process.
 Last line: signed_predict_per_s=<n> signed_p99_ms=<n> unsigned_predict_per_s=<n> verify_per_s=<n>
 """
 
@@ -32,13 +33,11 @@ from service.query_auth import QueryAuth  # noqa: E402
 BOB = dev_keypair("bob")
 
 
-def make_permissioned(url: str, model: int) -> bytes:
-    """Set the model Permissioned and grant bob Reader; the chain's genesis hash."""
+def grant_reader(url: str, model: int) -> bytes:
+    """Grant bob Reader on the model; the chain's genesis hash."""
     alice = dev_keypair("alice")
     with Client(url) as client:
         chain = Chain(client)
-        policy = {"model": model, "visibility": "Permissioned", "training": "Open"}
-        _watch(chain, alice, "Access.set_policy", policy, 60.0)
         grant = {"model": model, "who": "0x" + bytes(BOB.account).hex(), "role": "Reader", "expires_at": None}
         _watch(chain, alice, "Access.grant", grant, 60.0)
         return from_hex(client.request("chain_getBlockHash", [0]), "genesis")
@@ -135,10 +134,10 @@ def main() -> None:
     node, url = start_node()
     try:
         public = register(url, kind, weights)
-        secret = register(url, kind, weights)
-        genesis = make_permissioned(url, secret)
+        signed_model = register(url, kind, weights)
+        genesis = grant_reader(url, signed_model)
         now = int(time.time() * 1000)
-        signed = [bodies(secret, rows, args.per_client, genesis, now + c * args.per_client)
+        signed = [bodies(signed_model, rows, args.per_client, genesis, now + c * args.per_client)
                   for c in range(args.clients)]  # fmt: skip
         plain = [bodies(public, rows, args.per_client, None, 0) for _ in range(args.clients)]
         signed_rate, signed_lat = load(url, signed, args.seconds)
@@ -149,7 +148,7 @@ def main() -> None:
     ms = sorted(lat * 1000 for lat in signed_lat)
     print(
         f"signed_predict_per_s={signed_rate:.0f} signed_p99_ms={ms[int(len(ms) * 0.99)]:.2f} "
-        f"unsigned_predict_per_s={plain_rate:.0f} verify_per_s={verify_rate(secret, rows):.0f}"
+        f"unsigned_predict_per_s={plain_rate:.0f} verify_per_s={verify_rate(signed_model, rows):.0f}"
     )
 
 

@@ -7,6 +7,7 @@ The node never sees a data key or plaintext weights; these functions run only on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import nacl.bindings
@@ -107,6 +108,89 @@ def post_key(
     """Post `key` sealed to `who` (Access.post_key, signed by a Maintainer or higher)."""
     args = {"model": model, "who": hex_of(who), "sealed": hex_of(wrap_key(key, who))}
     models._watch(chain, keypair, "Access.post_key", args, timeout)
+
+
+def make_permissioned(
+    chain: Chain, keypair: Keypair, model: int, plaintext: bytes, *, training: str = "Open",
+    share: Sequence[bytes] = (), timeout: float = 60.0,
+) -> dict[str, Any]:
+    """Make a model Permissioned the only way the chain allows: encrypt `plaintext` (the weights) here
+    under a fresh data key, upload and publish the ciphertext as the model's confidential version (the
+    key posted to the signer), grant Reader to each account of `share` that holds no role and post the key
+    to it, then set the policy. Plaintext weights the model had on chain before stay readable in its
+    history."""
+    key = new_data_key()
+    root = publish(chain, keypair, model, plaintext, key, timeout=timeout)
+    best = int(chain.client.request("chain_getHeader")["number"])
+    for who in share:
+        if not _live_grant(chain, model, hex_of(who), best):
+            grant = {"model": model, "who": hex_of(who), "role": "Reader", "expires_at": None}
+            models._watch(chain, keypair, "Access.grant", grant, timeout)
+        post_key(chain, keypair, model, who, key, timeout=timeout)
+    args = {"model": model, "visibility": "Permissioned", "training": training}
+    models._watch(chain, keypair, "Access.set_policy", args, timeout)
+    return {"model": model, "artifact": hex_of(root), "keyId": hex_of(envelope.key_id_of(key)),
+            "sharedWith": [hex_of(who) for who in share]}
+
+
+def register_permissioned(
+    chain: Chain, keypair: Keypair, register_args: dict[str, Any], plaintext: bytes, *,
+    training: str = "Open", share: Sequence[bytes] = (), timeout: float = 60.0,
+) -> dict[str, Any]:
+    """Register a model with its kind's initial weights (no plaintext of `plaintext` ever leaves this
+    machine) and make it Permissioned with `plaintext` encrypted (make_permissioned); returns its id too."""
+    args = dict(register_args, artifact=None)
+    receipt = models._watch(chain, keypair, "ModelRegistry.register", args, timeout)
+    model = int(models._event_field(receipt, "ModelRegistered", "model"))
+    made = make_permissioned(
+        chain, keypair, model, plaintext, training=training, share=share, timeout=timeout
+    )
+    return {**made, "block": receipt.block_hash}
+
+
+def post_pending_keys(
+    chain: Chain, keypair: Keypair, model: int, *, start: int = 0, timeout: float = 60.0
+) -> list[str]:
+    """Post the signer's data key of a confidential model to every account that obtained a role on it in
+    blocks `start`..best (a grant, a bought pass, the token transferred to it) and holds a live role now
+    (or owns the model) but no wrapped key of the current key: what a Maintainer's key keeper runs, since
+    the chain never sees the key and cannot seal it to a pass buyer. Returns the accounts posted to."""
+    key = my_key(chain, keypair, model)
+    key_id = envelope.key_id_of(key)
+    best = int(chain.client.request("chain_getHeader")["number"])
+    owner = str(chain.query("ModelRegistry.models", [model]).value["owner"])
+    posted = []
+    for who in sorted(_role_takers(chain, model, start, best) | {owner}):
+        wrapped = chain.query("Access.wrapped_keys", [model, who])
+        if wrapped.exists and from_hex(wrapped.value["key_id"], "key id") == key_id:
+            continue
+        if who != owner and not _live_grant(chain, model, who, best):
+            continue
+        post_key(chain, keypair, model, from_hex(who, "account"), key, timeout=timeout)
+        posted.append(who)
+    return posted
+
+
+def _role_takers(chain: Chain, model: int, start: int, best: int) -> set[str]:
+    """Accounts named by RoleGranted, PassBought and ModelTransferred events of `model` in the blocks."""
+    found: set[str] = set()
+    fields_of = {"RoleGranted": "who", "PassBought": "buyer", "ModelTransferred": "dest"}
+    for number in range(max(0, start), best + 1):
+        for event in chain.events(chain.block_hash(number)):
+            fields = event.get("fields")
+            name = fields_of.get(str(event.get("event")))
+            if name is not None and isinstance(fields, dict) and fields.get("model") == model:
+                found.add(str(fields[name]).lower())
+    return found
+
+
+def _live_grant(chain: Chain, model: int, who: str, best: int) -> bool:
+    """Whether `who` holds a role on the model that still counts in the next block."""
+    grant = chain.query("Access.grants", [model, who])
+    if not grant.exists:
+        return False
+    expires = grant.value.get("expires_at")
+    return expires is None or best + 1 < int(expires)
 
 
 def predict_local(

@@ -66,7 +66,21 @@ def _add_confidential(group: Any, common: argparse.ArgumentParser) -> None:
     publish.set_defaults(handler=cmd_publish_confidential)
     share = group.add_parser("share-key", parents=[common], help="post your key of a model to an account")
     share.add_argument("model", type=int)
-    share.add_argument("who", help="0x-address or dev name (must hold a role on the model)")
+    share.add_argument("who", nargs="?", help="0x-address or dev name (must hold a role on the model)")
+    share.add_argument("--pending", action="store_true", help="post it to everyone who got a role (grant, "
+                       "pass, transfer) and holds no current key; run it after sales or grants")
+    share.add_argument("--from", dest="start", type=int, default=0, help="--pending: first block to scan")
+    visibility = group.add_parser(
+        "set-visibility", parents=[common], help="make a model Permissioned (weights encrypted) or Public"
+    )
+    visibility.add_argument("model", type=int)
+    visibility.add_argument("visibility", choices=["permissioned", "public"])
+    visibility.add_argument("--weights", type=Path, help="permissioned: the plaintext weights to encrypt "
+                            "(required: weights already on chain in plaintext are public history)")
+    visibility.add_argument("--training", choices=["Open", "Trainers"], default="Open")
+    visibility.add_argument("--share", default="", help="accounts (comma-separated) to post the key to "
+                            "(made Readers if they hold no role)")
+    visibility.set_defaults(handler=cmd_set_visibility)
     share.set_defaults(handler=cmd_share_key)
 
 
@@ -83,6 +97,11 @@ def _add_register(reg: argparse.ArgumentParser) -> None:
     reg.add_argument("--description", default="")
     reg.add_argument("--task", default="classification")
     reg.add_argument("--license", default="")
+    reg.add_argument("--permissioned", action="store_true", help="readable only with a role: the --weights "
+                     "are encrypted here before upload and the key posted to you (and --share)")
+    reg.add_argument("--weights", type=Path, help="with --permissioned: the plaintext weights file")
+    reg.add_argument("--training", choices=["Open", "Trainers"], default="Open", help="with --permissioned")
+    reg.add_argument("--share", default="", help="with --permissioned: accounts made Readers, given the key")
     reg.set_defaults(handler=cmd_register)
 
 
@@ -147,12 +166,57 @@ def cmd_register(args: argparse.Namespace, chain: Chain, out: Output) -> int:
         "license": args.license,
         "artifact": args.artifact if args.artifact else None,
     }
+    if args.permissioned:
+        return _register_permissioned(args, chain, out, call_args)
+    if args.weights is not None:
+        raise ArgumentError("--weights goes with --permissioned (a public model takes --artifact)")
     receipt = models._watch(chain, _signer(args), "ModelRegistry.register", call_args, args.timeout)
     model = models._event_field(receipt, "ModelRegistered", "model")
     out.emit(
         {"model": model, "block": receipt.block_hash},
         f"model {model} registered in block {receipt.block_hash}",
     )
+    return 0
+
+
+def _register_permissioned(
+    args: argparse.Namespace, chain: Chain, out: Output, call_args: dict[str, Any]
+) -> int:
+    """register --permissioned: the weights are encrypted here; only ciphertext reaches the chain."""
+    if args.artifact:
+        raise ArgumentError("a permissioned model's weights are uploaded encrypted: give --weights FILE, "
+                            "not --artifact (an uploaded artifact is plaintext readable by anyone)")
+    if args.weights is None:
+        raise ArgumentError("--permissioned needs --weights FILE (the plaintext weights to encrypt)")
+    made = confidential.register_permissioned(
+        chain, _signer(args), call_args, args.weights.read_bytes(), training=args.training,
+        share=_accounts(args.share), timeout=args.timeout,
+    )
+    out.emit(made, f"model {made['model']} registered, Permissioned, weights encrypted ({made['keyId']})")
+    return 0
+
+
+def _accounts(text: str) -> list[bytes]:
+    return [to_wire({"type": "account"}, name, "--share") for name in (x.strip() for x in text.split(","))
+            if name]
+
+
+def cmd_set_visibility(args: argparse.Namespace, chain: Chain, out: Output) -> int:
+    """Make a model Permissioned (new weights encrypted here, then the policy) or Public."""
+    keypair = _signer(args)
+    if args.visibility == "public":
+        call = {"model": args.model, "visibility": "Public", "training": args.training}
+        models._watch(chain, keypair, "Access.set_policy", call, args.timeout)
+        out.emit({"model": args.model, "visibility": "Public"}, f"model {args.model} is Public")
+        return 0
+    if args.weights is None:
+        raise ArgumentError("permissioned needs --weights FILE: the new weights, encrypted here (the "
+                            "plaintext weights the model has on chain stay public history)")
+    made = confidential.make_permissioned(
+        chain, keypair, args.model, args.weights.read_bytes(), training=args.training,
+        share=_accounts(args.share), timeout=args.timeout,
+    )
+    out.emit(made, table([(k, v) for k, v in made.items()]))
     return 0
 
 
@@ -253,6 +317,13 @@ def cmd_publish_confidential(args: argparse.Namespace, chain: Chain, out: Output
 def cmd_share_key(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Post the signer's data key of a confidential model, sealed to another account."""
     keypair = _signer(args)
+    if args.pending:
+        posted = confidential.post_pending_keys(chain, keypair, args.model, start=args.start,
+                                                timeout=args.timeout)
+        out.emit({"model": args.model, "postedTo": posted}, "\n".join(posted) or "no account waits for a key")
+        return 0
+    if args.who is None:
+        raise ArgumentError("share-key needs an account, or --pending")
     who = to_wire({"type": "account"}, args.who, "who")
     key = confidential.my_key(chain, keypair, args.model)
     confidential.post_key(chain, keypair, args.model, who, key, timeout=args.timeout)

@@ -209,7 +209,8 @@ class Access(Pallet):
         """No revenue of this model is waiting for the caller."""
 
     class NotConfidential(DispatchError):
-        """The model has no confidential version (publish_confidential first)."""
+        """The model has no confidential version (publish_confidential first); a model becomes
+        Permissioned only with one, since a permissioned model's weights are always encrypted."""
 
     class NotSealed(DispatchError):
         """The artifact is not a confidential envelope (it must start with the CMUSEAL1 header)."""
@@ -321,9 +322,15 @@ class Access(Pallet):
 
     @call(index=0, weight=40_000)
     def set_policy(self, origin: Origin, model: U32, visibility: Visibility, training: Training) -> None:
-        """Set who may read (visibility) and who may train a model (Owner or Admin)."""
+        """Set who may read (visibility) and who may train a model (Owner or Admin). Permissioned needs a
+        confidential version first (publish_confidential): a permissioned model's weights are encrypted;
+        plaintext weights it had while public stay readable in the chain's history."""
         who = origin.ensure_signed()
         self._manager_rank(who, model)
+        if visibility is Visibility.PERMISSIONED and model not in self.confidential:
+            fail(self.NotConfidential, f"model {model} has no confidential version: publish its weights "
+                 "encrypted (publish_confidential; cmu model set-visibility encrypts them) before making it "
+                 "Permissioned")
         self.policies[model] = Policy(visibility, training)
         self.deposit_event(self.PolicySet(model=model, visibility=visibility, training=training))
 

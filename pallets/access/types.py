@@ -14,7 +14,11 @@ SealedKey = bounded_bytes(WRAPPED_KEY_SIZE)
 PERMILL = 1_000_000  # contributor_share_permill is parts per million of the price
 
 #: Actions `Access.can` answers for.
-ACTIONS = ("predict", "download", "train", "publish_version", "manage_roles", "transfer")
+ACTIONS = ("predict", "download", "train", "publish_version", "manage_roles", "transfer", "plaintext_weights")
+PLAINTEXT = "plaintext_weights"
+"""The action other pallets ask before they put plaintext weights of a model on chain (Versioning's
+publish_version and rollback, the registry's set_artifact, Training's updates): refused for a
+Permissioned model, whose weights are always confidential."""
 
 PERMISSIONS = """Who may do what on a model (Access.can). Roles rank Owner > Admin > Maintainer > Trainer >
 Reader; each includes the rights of those below it. The Owner is the token holder (implicit, never
@@ -28,10 +32,13 @@ train, Trainers  Trainer and up                      Trainer and up
 publish_version  Maintainer and up                   Maintainer and up
 manage_roles     Admin and up                        Admin and up
 transfer         Owner or the registry's approved operator, whatever the policy
+plaintext_weights  anyone (the caller's own right is     nobody: a permissioned model's weights are
+                   checked by the asking pallet)         confidential (encrypted before upload)
 
 Managing roles: Owner and Admin grant and revoke Maintainer, Trainer and Reader (and set the policy);
 only the Owner grants or revokes Admin, or replaces a live Admin grant; anyone may renounce their own
-role; only the Owner sets pass terms. Confidential models: Maintainer and up publish an encrypted version
+role; only the Owner sets pass terms. A model becomes Permissioned only with a confidential version.
+Confidential models: Maintainer and up publish an encrypted version
 (publish_confidential) and post its key (post_key) to the Owner and holders of a live role. An unknown
 action is denied; can() is None only for an unknown model. Retirement is the registry's check
 (live_model), not part of this table."""
@@ -134,6 +141,8 @@ def required_rank(action: str, policy: Policy, signed: bool) -> int | None:
         return RANK[Role.MAINTAINER]
     if action == "manage_roles":
         return RANK[Role.ADMIN]
+    if action == PLAINTEXT:
+        return None if permissioned else 0
     return None  # unknown actions (transfer is answered from the registry's token)
 
 
@@ -155,6 +164,7 @@ __all__ = [
     "OWNER_RANK",
     "PERMILL",
     "PERMISSIONS",
+    "PLAINTEXT",
     "RANK",
     "Confidential",
     "Grant",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UPLOAD_REASON", "ModelRegistry"]
 _DECODED_MODELS = 256
+PLAINTEXT = "plaintext_weights"  # the model_access action asked before plaintext weights go on chain
 
 
 def _register_weight(input_spec: InputSpec, labels: tuple[str, ...]) -> int:
@@ -133,6 +134,10 @@ class ModelRegistry(ArtifactStore):
 
     class InvalidWeights(DispatchError):
         """The artifact does not decode as weights of this kind, input spec and labels."""
+
+    class ConfidentialModel(DispatchError):
+        """The model is Permissioned: its weights are confidential, so plaintext weights are refused (publish
+        them encrypted with Access.publish_confidential; `cmu model publish` does it)."""
 
     class SameOwner(DispatchError):
         """The model already belongs to that account."""
@@ -288,6 +293,9 @@ class ModelRegistry(ArtifactStore):
         Versioning in the chain this also makes the artifact the model's next version."""
         info = self._owned_by(origin, model)
         ensure(not info.retired, self.Retired)
+        if self.runtime.hooks.model_access(who=info.owner, model=model, action=PLAINTEXT) is False:
+            fail(self.ConfidentialModel, f"model {model} is permissioned: its weights are published "
+                 "encrypted (Access.publish_confidential), never as a plaintext artifact")
         self.ensure_claimed_by(artifact, info.owner)
         self._check_weights(self.kind(info.kind), self.artifact_bytes(artifact), info.input_spec, info.labels)
         self.runtime.hooks.model_artifact_changing(model=model, artifact=artifact, who=info.owner)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 TRAIN = "train"
 TRAINER_ROLE = "Trainer"
 """The model_access action training needs (Access: PERMISSIONS)."""
+PLAINTEXT = "plaintext_weights"
+"""The model_access action asked before plaintext weights go on chain (refused for Permissioned models)."""
 
 
 def deposit_at(pallet: Training, model: int, config: TrainingConfig, now_ms: int) -> int:
@@ -36,6 +38,7 @@ def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem
     if not config.enabled:
         fail(pallet.TrainingDisabled, f"training of model {model} is disabled")
     info = pallet.registry.live_model(model)
+    ensure_plaintext(pallet, who, model)
     ensure_may_train(pallet, who, model, info, config)
     if batch:
         ensure(items, pallet.EmptyBatch)
@@ -50,8 +53,17 @@ def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem
     free = pallet.balances.free_balance(who)
     if free < sum(deposits):  # messages are formatted only on failure (this is the hot path)
         fail(pallet.CannotPayDeposit, f"deposits {sum(deposits)}, free {free}")
+    terms = pallet.model_terms[model]  # set with the configuration: the terms this contribution keeps
     for item, row, deposit in zip(items, rows, deposits, strict=True):
-        _add_one(pallet, who, model, view, item, row, deposit, now)
+        _add_one(pallet, who, model, view, item, row, deposit, now, terms)
+
+
+def ensure_plaintext(pallet: Training, who: AccountId, model: int) -> None:
+    """ConfidentialModel when the model's weights are confidential (Permissioned): the chain trains only
+    plaintext weights."""
+    if pallet.runtime.hooks.model_access(who=who, model=model, action=PLAINTEXT) is False:
+        fail(pallet.ConfidentialModel, f"model {model} is permissioned: its weights are encrypted and the "
+             "chain cannot train them")
 
 
 def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelInfo,
@@ -86,7 +98,7 @@ def _row(pallet: Training, view: ModelView, item: DataItem) -> models.FixedRow:
 
 
 def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item: DataItem,
-             row: models.FixedRow, deposit: int, now: int) -> None:
+             row: models.FixedRow, deposit: int, now: int, terms: int) -> None:
     contribution = pallet.next_contribution.get()
     pallet.next_contribution.set(contribution + 1)
     if deposit:
@@ -97,7 +109,7 @@ def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item
     versioning.record_training_update(model, contribution, result.indices, result.values, trusted=True)
     data_hash = rules.data_hash(item.features, item.label)
     pallet.contributions[contribution] = Contribution(
-        model, who, data_hash, item.label, deposit, deposit, now, version, Status.OPEN
+        model, who, data_hash, item.label, deposit, deposit, now, version, Status.OPEN, terms
     )
     pallet.by_model[model, contribution] = True
     pallet.by_contributor[who, contribution] = True

@@ -25,16 +25,19 @@ from pallets.training.types import (
     Features,
     Mechanism,
     TakeReason,
+    Terms,
+    TermsId,
     TrainingConfig,
 )
 from pallets.versioning import Versioning
-from runtime.errors import DispatchError, PalletError
+from runtime.errors import DispatchError, Overflow, PalletError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
 from runtime.types import H256, U32, U64, U64_MAX, AccountId, Balance, ByteLength, Moment
 
 Items = Annotated[list[DataItem], ByteLength(most=MAX_BATCH)]
 ADD_BASE_WEIGHT, ROW_ENTRY_WEIGHT = 120_000, 200
+U32_MAX = (1 << 32) - 1
 
 
 def _add_weight(features: list[int]) -> int:
@@ -56,6 +59,13 @@ class Training(Pallet):
 
     configs: StorageMap[int, TrainingConfig] = StorageMap(
         U32, TrainingConfig, doc="Each model's training configuration (absent: training is off)."
+    )
+    terms: StorageMap[int, Terms] = StorageMap(
+        TermsId, Terms, doc="Settlement terms by id; written once, never changed (contributions name one)."
+    )
+    next_terms: StorageValue[int] = StorageValue(TermsId, default=0, doc="The id the next terms get.")
+    model_terms: StorageMap[int, int] = StorageMap(
+        U32, TermsId, doc="The terms id each model's new contributions are made under."
     )
     last_update: StorageMap[int, int] = StorageMap(
         U32, Moment, doc="Block time (ms) of the model's last contribution (or of its first configuration)."
@@ -145,6 +155,10 @@ class Training(Pallet):
 
     class TrainingDisabled(DispatchError):
         """The model's owner has not enabled training."""
+
+    class ConfidentialModel(DispatchError):
+        """The model is Permissioned: its weights are confidential (encrypted), so the chain cannot train
+        them; open contributions still settle."""
 
     class NotAllowed(DispatchError):
         """The access policy does not let the caller train this model."""
@@ -236,6 +250,10 @@ class Training(Pallet):
             fail(self.UnknownContribution, f"no contribution {contribution}")
         return found
 
+    def terms_of(self, record: Contribution) -> Terms:
+        """The terms a contribution was made under (stored when its model's configuration was set)."""
+        return self.terms[record.terms]
+
     def deposit_at(self, model: int, now_ms: int) -> int:
         """The deposit one contribution to `model` would hold at block time `now_ms` (0 unless Stake)."""
         return add.deposit_at(self, model, self.config(model), now_ms)
@@ -268,13 +286,27 @@ class Training(Pallet):
         ensure(cost_weight <= self.MAX_COST_WEIGHT, self.CostTooHigh)
         ensure(1 <= batch_limit <= self.MAX_BATCH, self.BadBatchLimit)
         ensure(self.registry.kind(info.kind).trainable, self.NotTrainable)
+        add.ensure_plaintext(self, who, model)
         config = TrainingConfig(
             enabled, mechanism, refund_wait_s, owner_claim_wait_s, any_claim_wait_s, cost_weight, batch_limit
         )
         self.configs[model] = config
+        self._set_terms(model, Terms.of(config))
         if model not in self.last_update:
             self.last_update[model] = self.now()
         self.deposit_event(self.ConfigSet(model=model, config=config))
+
+    def _set_terms(self, model: int, terms: Terms) -> None:
+        """New terms for the model's later contributions, unless they equal its current ones (the terms
+        of contributions made already never change)."""
+        current = self.model_terms.get(model)
+        if current is not None and self.terms[current] == terms:
+            return
+        terms_id = self.next_terms.get()
+        ensure(terms_id < U32_MAX, Overflow)
+        self.terms[terms_id] = terms
+        self.next_terms.set(terms_id + 1)
+        self.model_terms[model] = terms_id
 
     @call(index=1, weight=_add_weight)
     def add_data(self, origin: Origin, model: U32, features: Features, label: U32) -> None:

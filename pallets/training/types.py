@@ -59,11 +59,34 @@ class TrainingConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Terms:
+    """The terms a contribution is made under, fixed for its life (Harris and Waggoner: the contract's
+    terms are set when it is deployed). Stored once per distinct configuration and named by a TermsId in
+    every contribution record; a later set_config makes new terms for later contributions only."""
+
+    mechanism: Mechanism
+    refund_wait_s: U64
+    owner_claim_wait_s: U64
+    any_claim_wait_s: U64
+    cost_weight: Balance
+
+    @classmethod
+    def of(cls, config: TrainingConfig) -> Terms:
+        """The settlement terms of a configuration."""
+        return cls(config.mechanism, config.refund_wait_s, config.owner_claim_wait_s,
+                   config.any_claim_wait_s, config.cost_weight)
+
+
+TermsId = U32
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Contribution:
     """One labelled example added to a model. The raw data lives only in the extrinsic and the DataAdded
     event; `data_hash` = blake2b-256 of the canonical encoding of [features, label].
     `time` is the block timestamp (ms) it was added at; `version` the model version it was applied to
-    (it is listed in the next version's contributions)."""
+    (it is listed in the next version's contributions); `terms` the id of the Terms it was made under
+    (waits, mechanism, cost weight), which settle it whatever the model's configuration says later."""
 
     model: U32
     contributor: AccountId
@@ -74,6 +97,7 @@ class Contribution:
     time: Moment
     version: U32
     status: Status
+    terms: TermsId
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,5 +119,7 @@ __all__ = [
     "Mechanism",
     "Status",
     "TakeReason",
+    "Terms",
+    "TermsId",
     "TrainingConfig",
 ]

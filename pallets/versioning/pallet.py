@@ -39,7 +39,7 @@ from pallets.versioning.types import (
     Tag,
     VersionRecord,
 )
-from runtime import bls
+from runtime import bls, codec
 from runtime.blockscoped import BlockScoped
 from runtime.errors import DispatchError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from runtime.executive import Runtime
 
 MAINTAIN = "publish_version"
+PLAINTEXT = "plaintext_weights"  # the model_access action asked before plaintext weights go on chain
 """The model_access action that makes a Maintainer (the Access pallet's table: Maintainer and up)."""
 MAX_METRICS, MAX_SIGNERS = 16, 64
 Metrics = Annotated[list[Metric], ByteLength(most=MAX_METRICS)]
@@ -88,6 +89,9 @@ class Versioning(Pallet):
     )
     approvals: StorageDoubleMap[int, tuple[int, AccountId], bool] = StorageDoubleMap(
         U32, tuple[U32, AccountId], bool, doc="Pending approvals to move stable, by (version, Maintainer)."
+    )
+    explicit: StorageDoubleMap[int, int, bool] = StorageDoubleMap(
+        U32, U32, bool, doc="Versions made by a Maintainer or the owner (publish, rollback, set_artifact)."
     )
     bls_keys: StorageMap[AccountId, bytes] = StorageMap(
         AccountId, BlsPublicKey, doc="BLS public keys registered with a proof of possession."
@@ -229,6 +233,10 @@ class Versioning(Pallet):
     class BadAggregateSignature(DispatchError):
         """The aggregate signature does not verify over (model, version, artifact root) for the signers."""
 
+    class ConfidentialModel(DispatchError):
+        """The model is Permissioned: its weights are confidential, so plaintext weights are refused (publish
+        them encrypted with Access.publish_confidential; `cmu model publish` does it)."""
+
     class InvalidDelta(DispatchError):
         """A training update's indices/values are malformed or break the kind's weight bounds."""
 
@@ -250,6 +258,17 @@ class Versioning(Pallet):
     def latest(self, model: int) -> int:
         """The newest version's number."""
         return store.count(self, model) - 1
+
+    def first_explicit_after(self, model: int, number: int) -> int | None:
+        """The first version after `number` that a Maintainer or the owner made (publish, rollback,
+        set_artifact), not training; None if every later version is a training version. Training uses it
+        to judge a contribution by the model as its contributions left it (see docs/training.md)."""
+        prefix = self.explicit.prefix_of(model)
+        begin = self.explicit.key(model, number + 1)
+        for raw_key, _ in self.runtime.overlay.iterate(prefix, begin):
+            found: int = codec.unpack(raw_key[len(prefix):])
+            return found
+        return None
 
     def weights_at(self, model: int, number: int) -> models.Weights:
         """The full weights of a version, rebuilt from the nearest full artifact and the deltas after it."""
@@ -322,6 +341,14 @@ class Versioning(Pallet):
         answer = self.runtime.hooks.model_access(who=who, model=model, action=action)
         return bool(who == info.owner if answer is None else answer)
 
+    def _ensure_plaintext_allowed(self, who: AccountId, model: int) -> None:
+        """ConfidentialModel when the access policy keeps the model's weights confidential (Permissioned):
+        no new plaintext version, published or rolled back to (the model_access hook, PLAINTEXT)."""
+        allowed = self.runtime.hooks.model_access(who=who, model=model, action=PLAINTEXT)
+        if allowed is False:
+            fail(self.ConfidentialModel, f"model {model} is permissioned: its weights are published "
+                 "encrypted (Access.publish_confidential), never as a plaintext version")
+
     def _usable(self, model: int, number: int) -> VersionRecord:
         found = self.version(model, number)
         ensure((model, number) not in self.deprecated, self.DeprecatedVersion, f"{number} is deprecated")
@@ -340,6 +367,8 @@ class Versioning(Pallet):
         """Store a new version (and version 0 first if needed), then emit VersionCreated."""
         store.ensure_genesis_version(self, version.model)
         store.append(self, version, delta)
+        if version.cause is not Cause.TRAINING:
+            self.explicit[version.model, version.number] = True
         if version.tag is not None:
             self.tags[version.model, version.tag] = version.number
         created = self.VersionCreated(
@@ -364,6 +393,7 @@ class Versioning(Pallet):
         """A Maintainer publishes an artifact it uploaded as the model's next version (optional tag)."""
         who, info = self._maintainer(origin, model, MAINTAIN)
         self.registry.live_model(model)
+        self._ensure_plaintext_allowed(who, model)
         self.registry.ensure_claimed_by(artifact, who)
         store.decode_weights(self, info, self.registry.artifact_bytes(artifact))
         ensure(tag is None or (model, tag) not in self.tags, self.TagInUse, f"tag {tag!r} is taken")
@@ -379,6 +409,7 @@ class Versioning(Pallet):
         """A Maintainer makes a new version with an older version's weights (history is not rewritten)."""
         who, info = self._maintainer(origin, model, MAINTAIN)
         self.registry.live_model(model)
+        self._ensure_plaintext_allowed(who, model)
         target = self._usable(model, version)
         self.settle_training(model)
         delta, depth = b"", target.depth + 1 if not target.full else 0

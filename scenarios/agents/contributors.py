@@ -72,14 +72,17 @@ class Contributor(Agent):
     # --- shared behaviour --------------------------------------------------------------------------
 
     def may_train(self, world: World) -> bool:
-        """Whether the Access policy lets this agent train now; if a pass would let it, buy one (it
-        trains from its next wake), and claim any pass revenue its good data earned."""
+        """Whether the Access policy lets this agent train now (never a permissioned model); if a pass
+        would let it, buy one (it trains from its next wake), and claim any pass revenue its good data
+        earned."""
         rt = world.chain.runtime
         if world.model is None or not rt.has_pallet("Access"):
             return True
         access: Any = rt.pallet_by_name("Access")
         if access.revenue.get(world.model, self.keypair.account, 0):
             world.submit(self, "Access.claim_revenue", model=world.model)
+        if access.can(self.keypair.account, world.model, "plaintext_weights") is False:
+            return False  # a permissioned model's weights are encrypted: the chain does not train it
         if access.can(self.keypair.account, world.model, "train"):
             return True
         if access.pass_terms.get(world.model) is not None and self.pass_pending <= world.now:

@@ -30,6 +30,8 @@ class Owner(Agent):
         Field("interval", "duration", 6 * 3600, doc="how often it looks for deposits to claim"),
         Field("claims", "bool", True, doc="claims deposits after the owner-claim wait"),
         Field("pass_price", "tokens", 0, doc="sells Reader passes at this price (0: the model is public)"),
+        Field("sell_after", "duration0", 0, doc="when it makes the model Permissioned (its weights then "
+              "encrypted, so no more training on chain) and starts selling passes"),
         Field("pass_blocks", "positive_int", 1_000, doc="blocks a pass lasts"),
         Field("contributor_share", "fraction", 0.5, doc="share of each pass sale for contributors"),
         Field("trainers", "names", (), doc="agents granted the Trainer role (mechanism Trainers)"),
@@ -39,22 +41,33 @@ class Owner(Agent):
         if world.model is None:
             self.register(world)
         else:
+            if self.params["pass_price"] and not self.selling and world.now >= int(self.params["sell_after"]):
+                self.sell_passes(world, world.model)
             if self.params["claims"]:
                 self.claim(world)
             claim_revenue(world, self)
         return world.now + int(self.params["interval"])
 
-    def register(self, world: World) -> None:
-        """Upload the pre-trained weights, register the model and configure training, in one block."""
+    selling = False
+
+    def upload(self, world: World, data: bytes, queued: int = 0) -> bytes:
+        """Submit the upload of `data` (begin, every chunk, finish) after `queued` uploads submitted for
+        the same block; its root."""
         rt = world.chain.runtime
-        data = self.initial_weights(world)
         root = art.artifact_root(data)
-        upload = int(rt.pallet_by_name("ModelRegistry").next_upload.get())  # type: ignore[attr-defined]
-        model = int(rt.pallet_by_name("ModelRegistry").next_model.get())  # type: ignore[attr-defined]
+        upload = int(rt.pallet_by_name("ModelRegistry").next_upload.get()) + queued  # type: ignore[attr-defined]
         world.submit(self, "ModelRegistry.begin_upload", root=root, size=len(data))
         for index, chunk in enumerate(art.split_chunks(data)):
             world.submit(self, "ModelRegistry.upload_chunk", upload=upload, index=index, data=chunk)
         world.submit(self, "ModelRegistry.finish_upload", upload=upload)
+        return root
+
+    def register(self, world: World) -> None:
+        """Upload the pre-trained weights, register the model and configure training, in one block;
+        with passes sold from the start, make it Permissioned at once."""
+        rt = world.chain.runtime
+        model = int(rt.pallet_by_name("ModelRegistry").next_model.get())  # type: ignore[attr-defined]
+        root = self.upload(world, self.initial_weights(world))
         spec = world.data.spec
         chain_spec = ChainSpec(spec.n_features, spec.sparse, spec.min_value, spec.max_value,
                                spec.max_nonzeros)
@@ -63,11 +76,11 @@ class Owner(Agent):
             name="scenario", description="", task="classification", kind=world.kind,
             input_spec=chain_spec, labels=tuple(world.data.label_names), license="", artifact=root,
         )
-        if self.params["pass_price"]:
-            self.sell_passes(world, model)
         if rt.has_pallet("Training"):
             self.configure(world, model)
         self.grant_trainers(world, model)
+        if self.params["pass_price"] and int(self.params["sell_after"]) == 0:
+            self.sell_passes(world, model, self.initial_weights(world), queued=1)
 
     def grant_trainers(self, world: World, model: int) -> None:
         """Give the agents named in `trainers` the Trainer role on the model, for good."""
@@ -105,10 +118,18 @@ class Owner(Agent):
             weights = kind.train(weights, rows, labels)
         return kind.encode(weights)
 
-    def sell_passes(self, world: World, model: int) -> None:
-        """Make the model permissioned and sell Reader passes."""
+    def sell_passes(self, world: World, model: int, plaintext: bytes | None = None, queued: int = 0) -> None:
+        """Make the model permissioned and sell Reader passes. A permissioned model's weights are
+        confidential: its current weights (or `plaintext`) are published encrypted first."""
         from pallets.access.types import Training, Visibility
 
+        self.selling = True
+        if plaintext is None:
+            versioning: Any = world.chain.runtime.pallet_by_name("Versioning")
+            kind = models.get_kind(world.kind)
+            plaintext = kind.encode(versioning.weights_at(model, versioning.latest(model)))
+        sealed = self.upload(world, seal(plaintext, bytes(self.keypair.account), model), queued)
+        world.submit(self, "Access.publish_confidential", model=model, artifact=sealed)
         world.submit(self, "Access.set_policy", model=model, visibility=Visibility.PERMISSIONED,
                      training=Training.OPEN)
         world.submit(self, "Access.set_pass_terms", model=model, price=self.params["pass_price"],
@@ -160,6 +181,21 @@ class Reader(Agent):
         if world.model is not None and world.free(self) > FEE_MARGIN:
             world.submit(self, "Access.buy_pass", on_result=lambda r, _e: self.count(r), model=world.model)
         return world.now + int(self.params["interval"])
+
+
+def seal(plaintext: bytes, owner: bytes, model: int) -> bytes:
+    """`plaintext` as a confidential artifact under a data key derived from the owner and model, with a
+    derived nonce: deterministic, so a scenario replays to the same chain (a real owner draws both)."""
+    import nacl.secret
+
+    from formats import envelope
+    from runtime.crypto import blake2_256
+
+    key = blake2_256(b"scenario-data-key" + owner + model.to_bytes(4, "little"))
+    nonce = blake2_256(key + plaintext)[: nacl.secret.SecretBox.NONCE_SIZE]
+    box = nacl.secret.SecretBox(key)
+    sealed: bytes = envelope.header(envelope.key_id_of(key)) + bytes(box.encrypt(plaintext, nonce))
+    return sealed
 
 
 def claim_revenue(world: World, agent: Agent) -> None:

@@ -54,8 +54,12 @@ def confidential(rt: Runtime, model: int) -> Confidential | None:
 
 
 def ensure_predictable(rt: Runtime, model: int) -> None:
-    """ConfidentialModel if the node cannot predict with the model (its weights are encrypted)."""
-    if confidential(rt, model) is not None:
+    """ConfidentialModel if the node cannot predict with the model: its weights are encrypted (a
+    confidential version, which every Permissioned model has). Callers check access first, so a caller
+    without a role gets AccessDenied, a grantee this answer."""
+    access = access_pallet(rt)
+    permissioned = access is not None and access.policy(model).visibility is Visibility.PERMISSIONED
+    if permissioned or confidential(rt, model) is not None:
         raise QueryError(
             "ConfidentialModel",
             f"model {model} is confidential: the node cannot read its weights; download it and predict "

@@ -43,6 +43,7 @@ def contribution_json(contribution: int, record: Contribution) -> dict[str, Any]
         "time": record.time,
         "version": record.version,
         "status": record.status.value,
+        "terms": record.terms,
     }
 
 
@@ -74,9 +75,7 @@ def claimable(rt: Runtime, who: AccountId) -> dict[str, Any]:
         if record.status is not Status.OPEN or record.claimable == 0:
             continue
         entry = contribution_json(cid, record)
-        config = pallet.configs.get(record.model)
-        wait = 0 if config is None else config.refund_wait_s
-        entry["refundableAt"] = record.time + wait * MS
+        entry["refundableAt"] = record.time + pallet.terms_of(record).refund_wait_s * MS
         found.append(entry)
         total += record.claimable
     return {"total": total, "contributions": found}

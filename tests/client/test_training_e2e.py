@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +38,9 @@ def contribute(url: str, who: str, model: int, features: str, label: int) -> int
     return int(added["contribution"])
 
 
-def test_contributors_refund_good_data_and_share_the_pass_revenue_exactly(node_url: str) -> None:
+def test_contributors_refund_good_data_and_share_the_pass_revenue_exactly(
+    node_url: str, tmp_path: Path
+) -> None:
     url = node_url
     registered = ok(url, "--signer", "alice", "model", "register", "--name", "e2e", "--kind",
                     "dense_perceptron", "--features", "3", "--labels", "neg,pos", "--min", "-4", "--max", "4")
@@ -61,7 +64,12 @@ def test_contributors_refund_good_data_and_share_the_pass_revenue_exactly(node_u
     listed = cmu_json(url, "training", "contributions", str(model))
     assert [c["status"] for c in listed["contributions"]] == ["Refunded"] * 3
 
-    tx(url, "alice", "Access.set_policy", f"model={model}", "visibility=Permissioned", "training=Open")
+    # a permissioned model's weights are encrypted: the trained weights (public so far) are published
+    # encrypted with the switch, and the model is trained on chain no more
+    weights = tmp_path / "trained.cmuw"
+    ok(url, "model", "download", str(model), "-o", str(weights))
+    ok(url, "--signer", "alice", "model", "set-visibility", str(model), "permissioned",
+       "--weights", str(weights))
     tx(url, "alice", "Access.set_pass_terms", f"model={model}", f"price={PRICE}", "duration_blocks=100",
        f"contributor_share_permill={SHARE}")
     bought = tx(url, "charlie", "Access.buy_pass", f"model={model}")

@@ -67,25 +67,17 @@ def tx(chain: Chain, who: Any, call: str, /, **args: Any) -> Receipt:
 
 
 def register(chain: Chain, data: bytes, permissioned: bool) -> int:
-    root = models.upload_artifact(chain, ALICE, data)
+    """Alice's iris model with `data` as weights: plaintext for a public model; for a permissioned one
+    registered with the kind's initial weights and `data` encrypted as its confidential version (the key
+    posted to alice), the only way a model becomes Permissioned."""
     spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * SCALE, "max_nonzeros": 0}
-    receipt = tx(
-        chain,
-        ALICE,
-        "ModelRegistry.register",
-        name="iris",
-        description="",
-        task="classification",
-        kind="dense_perceptron",
-        input_spec=spec,
-        labels=LABELS,
-        license="MIT",
-        artifact=hex_of(root),
-    )
-    model = int(models._event_field(receipt, "ModelRegistered", "model"))
+    args = {"name": "iris", "description": "", "task": "classification", "kind": "dense_perceptron",
+            "input_spec": spec, "labels": LABELS, "license": "MIT"}
     if permissioned:
-        tx(chain, ALICE, "Access.set_policy", model=model, visibility="Permissioned", training="Open")
-    return model
+        return int(confidential.register_permissioned(chain, ALICE, args, data)["model"])
+    root = models.upload_artifact(chain, ALICE, data)
+    receipt = tx(chain, ALICE, "ModelRegistry.register", **args, artifact=hex_of(root))
+    return int(models._event_field(receipt, "ModelRegistered", "model"))
 
 
 def refusal(run: Any) -> str:
@@ -124,15 +116,20 @@ def test_bob_reads_alices_permissioned_model_only_while_his_grant_lasts(chain: C
     root = models.download_artifact(chain, model, signer=ALICE).root
     assert refusal(lambda: models.download_artifact(chain, root, signer=BOB)) == "UnknownArtifact"
     assert chain.client.request("model_get", [model])["artifact"] is None
-    assert labels_of(models.predict(chain, model, rows, signer=ALICE)) == expected
+    # the weights are encrypted: the node cannot predict; the owner predicts locally with her key
+    assert refusal(lambda: models.predict(chain, model, rows, signer=ALICE)) == "ConfidentialModel"
+    assert labels_of(confidential.predict_local(chain, ALICE, model, rows)) == expected
 
-    expires = best(chain) + 5  # the grant is included in the next block, best + 1
+    expires = best(chain) + 6  # the grant is included in the next block, best + 1, the key in best + 2
     tx(chain, ALICE, "Access.grant", model=model, who=hex_of(BOB.account), role="Reader", expires_at=expires)
-    assert labels_of(models.predict(chain, model, rows, signer=BOB)) == expected
+    assert confidential.post_pending_keys(chain, ALICE, model) == [hex_of(BOB.account)]
+    assert labels_of(confidential.predict_local(chain, BOB, model, rows)) == expected
     while best(chain) < expires - 2:  # reads are judged as in the next block, like a transaction
         remark(chain)
-        assert labels_of(models.predict(chain, model, rows, signer=BOB)) == expected
-        assert models.download_artifact(chain, model, signer=BOB).data == kind.encode(weights)
+        assert refusal(lambda: models.predict(chain, model, rows, signer=BOB)) == "ConfidentialModel"
+        encrypted = models.download_artifact(chain, model, signer=BOB).data
+        opened = confidential.open_artifact(encrypted, confidential.my_key(chain, BOB, model))
+        assert opened == kind.encode(weights)
     remark(chain)  # best = expires - 1: the next block is the expiry block
     assert refusal(lambda: models.predict(chain, model, rows, signer=BOB)) == "AccessDenied"
     assert refusal(lambda: models.download_artifact(chain, model, signer=BOB)) == "AccessDenied"
@@ -144,7 +141,8 @@ def test_a_signed_query_is_refused_when_replayed_or_for_other_rows(chain: Chain,
     _, _, rows = iris
     model = register(chain, get_kind("dense_perceptron").encode(iris[1]), permissioned=True)
     params = models.signed(chain, ALICE, "model_predict", [model, rows, None, False, None])
-    chain.client.request("model_predict", params)
+    # the signature is accepted (and remembered); the node then cannot predict on encrypted weights
+    assert refusal(lambda: chain.client.request("model_predict", params)) == "ConfidentialModel"
     assert refusal(lambda: chain.client.request("model_predict", params)) == "QueryReplayed"
     other = [model, rows[:1], None, False, None, params[-1]]
     assert refusal(lambda: chain.client.request("model_predict", other)) == "BadQuerySignature"
@@ -164,7 +162,10 @@ def test_charlie_buys_a_pass_and_the_owner_is_credited_exactly(chain: Chain, sec
     # no contributor has good-contribution counts on a dev chain without training: the owner gets it all
     assert (event["owner_share"], event["contributor_share"]) == (PRICE, 0)
     assert chain.query("Access.revenue", [model, hex_of(ALICE.account)]).value == PRICE
-    assert labels_of(models.predict(chain, model, [[5.0, 3.0, 1.5, 0.2]], signer=CHARLIE))
+    # charlie may read now: the node tells him to predict locally (AccessDenied before the pass)
+    assert refusal(lambda: models.predict(chain, model, [[5.0, 3.0, 1.5, 0.2]], signer=CHARLIE)) == (
+        "ConfidentialModel"
+    )
     alice_before = chain.account("alice")["free"]
     claimed = tx(chain, ALICE, "Access.claim_revenue", model=model)
     assert next(e["fields"]["amount"] for e in claimed.events if e["event"] == "RevenueClaimed") == PRICE
@@ -190,7 +191,7 @@ def test_bob_decrypts_a_confidential_model_and_predicts_its_labels(
     kind, weights, rows = iris
     plain = register(chain, kind.encode(weights), permissioned=False)
     expected = labels_of(models.predict(chain, plain, rows))
-    model = register(chain, kind.encode(kind.init_weights(weights.spec, 3)), permissioned=True)
+    model = register(chain, kind.encode(kind.init_weights(weights.spec, 3)), permissioned=False)
     for who in (BOB, DAVE):
         tx(chain, ALICE, "Access.grant", model=model, who=hex_of(who.account), role="Reader", expires_at=None)
     file = tmp_path / "iris.cmuw"
@@ -198,6 +199,7 @@ def test_bob_decrypts_a_confidential_model_and_predicts_its_labels(
     publish = ("model", "publish-confidential", str(model), str(file), "--share", "bob")
     published = cmu(node.url, "--signer", "alice", *publish)
     assert published.returncode == 0, published.stderr
+    tx(chain, ALICE, "Access.set_policy", model=model, visibility="Permissioned", training="Open")
     shown = chain.client.request("model_get", [model])["access"]["confidential"]
     assert shown["keyId"] == json.loads(published.stdout)["keyId"]
 

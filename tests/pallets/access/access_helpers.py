@@ -51,14 +51,17 @@ def register_model(rt: MockRuntime, who: str = "alice") -> int:
 
 
 def permissioned_model(rt: MockRuntime, who: str = "alice", training: Training = OPEN) -> int:
-    """A model of `who` made Permissioned."""
+    """A model of `who` made Permissioned (which needs a confidential version: one under a fresh key)."""
     model = register_model(rt, who)
     set_policy(rt, who, model, PERMISSIONED, training)
     return model
 
 
 def set_policy(rt: MockRuntime, who: str, model: int, visibility: Visibility, training: Training) -> None:
-    """Access.set_policy, asserted to succeed."""
+    """Access.set_policy, asserted to succeed; Permissioned first gets a confidential version (published by
+    `who`, under a fresh key) when the model has none, as the chain requires."""
+    if visibility is PERMISSIONED and model not in access(rt).confidential:
+        assert_ok(publish(rt, who, model, upload_sealed(rt, who, confidential.new_data_key())))
     assert_ok(rt.call(who, "Access.set_policy", model=model, visibility=visibility, training=training))
 
 

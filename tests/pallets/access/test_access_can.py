@@ -48,18 +48,22 @@ OWNER = frozenset({"Owner"})
 # fmt: off
 TABLE = {
     (PUBLIC, OPEN): {
+        "plaintext_weights": ALL,
         "predict": ALL, "download": ALL, "train": SIGNED,
         "publish_version": MAINTAINERS_UP, "manage_roles": ADMINS_UP, "transfer": OWNER,
     },
     (PUBLIC, TRAINERS): {
+        "plaintext_weights": ALL,
         "predict": ALL, "download": ALL, "train": TRAINERS_UP,
         "publish_version": MAINTAINERS_UP, "manage_roles": ADMINS_UP, "transfer": OWNER,
     },
     (PERMISSIONED, OPEN): {
+        "plaintext_weights": frozenset(),
         "predict": READERS, "download": READERS, "train": READERS,
         "publish_version": MAINTAINERS_UP, "manage_roles": ADMINS_UP, "transfer": OWNER,
     },
     (PERMISSIONED, TRAINERS): {
+        "plaintext_weights": frozenset(),
         "predict": READERS, "download": READERS, "train": TRAINERS_UP,
         "publish_version": MAINTAINERS_UP, "manage_roles": ADMINS_UP, "transfer": OWNER,
     },

@@ -10,8 +10,8 @@ from access_helpers import (
     access,
     confidential_model,
     grant_ok,
-    permissioned_model,
     post_key,
+    register_model,
 )
 
 from client.confidential import DecryptionFailed, unwrap_key
@@ -46,7 +46,7 @@ def test_post_key_works_for_a_maintainer_and_replaces_a_holders_key(rt):
 
 
 def test_post_key_fails_when_the_model_is_not_confidential(rt):
-    model = permissioned_model(rt)
+    model = register_model(rt)
     grant_ok(rt, "alice", model, "bob", READER)
     assert_noop(post_key(rt, "alice", model, "bob", KEY), Access.NotConfidential)
 

@@ -14,7 +14,10 @@ def test_renounce_works(rt):
     assert_ok(rt.call("bob", "Access.renounce", model=model))
     assert (model, rt.account("bob")) not in access(rt).grants
     assert not can(rt, "bob", model, "predict")
-    assert rt.last_event() == Access.RoleRenounced(model=model, who=rt.account("bob"), role=READER)
+    assert rt.events()[-2:] == [  # a permissioned model is confidential: its key's rotation is due
+        Access.RoleRenounced(model=model, who=rt.account("bob"), role=READER),
+        Access.KeyRotationDue(model=model),
+    ]
 
 
 def test_renounce_works_for_an_admin(rt):

@@ -19,9 +19,10 @@ def test_revoke_works(rt):
     assert_ok(revoke(rt, "alice", model, "bob"))
     assert (model, rt.account("bob")) not in access(rt).grants
     assert not can(rt, "bob", model, "predict")
-    assert rt.last_event() == Access.RoleRevoked(
-        model=model, who=rt.account("bob"), role=READER, by=rt.account("alice")
-    )
+    assert rt.events()[-2:] == [  # a permissioned model is confidential: its key's rotation is due
+        Access.RoleRevoked(model=model, who=rt.account("bob"), role=READER, by=rt.account("alice")),
+        Access.KeyRotationDue(model=model),
+    ]
 
 
 def test_revoke_works_for_an_admin(rt):

@@ -10,6 +10,7 @@ from training_helpers import (
     COST,
     SCALE,
     SPECS,
+    WAITS,
     T,
     add,
     advance,
@@ -50,7 +51,8 @@ def test_add_data_works(rt):
     assert rt.free_balance("bob") == free - deposit and held(rt, "bob") == deposit
     data_hash = rules.data_hash(features, 1)
     assert training(rt).contribution(cid) == Contribution(
-        model, rt.account("bob"), data_hash, 1, deposit, deposit, rt.now, 0, Status.OPEN
+        model, rt.account("bob"), data_hash, 1, deposit, deposit, rt.now, 0, Status.OPEN,
+        training(rt).model_terms[model],
     )
     assert rt.last_event() == Training.DataAdded(
         model=model, contribution=cid, contributor=rt.account("bob"), deposit=deposit, label=1,
@@ -140,9 +142,42 @@ def test_add_data_fails_when_not_a_trainer_under_trainers(rt):
 
 def test_add_data_fails_when_the_access_policy_refuses(rt):
     model = setup(rt)
+    assert_ok(rt.call("alice", "Access.set_policy", model=model, visibility=Visibility.PUBLIC,
+                      training=TrainingPolicy.TRAINERS))
+    assert_noop(call_add(rt, "bob", model, row(DENSE, True), 1), Training.NotAllowed)
+
+
+def test_add_data_fails_when_the_model_is_permissioned(rt):
+    """A permissioned model's weights are encrypted: the chain cannot train them, not even for its
+    Trainers; contributions made while it was public still settle."""
+    model = setup(rt)
+    cid = add(rt, "bob", model, row(DENSE, True), 1)
+    publish_sealed(rt, model)
     assert_ok(rt.call("alice", "Access.set_policy", model=model, visibility=Visibility.PERMISSIONED,
                       training=TrainingPolicy.OPEN))
-    assert_noop(call_add(rt, "bob", model, row(DENSE, True), 1), Training.NotAllowed)
+    assert_ok(rt.call("alice", "Access.grant", model=model, who=rt.account("charlie"), role=Role.TRAINER,
+                      expires_at=None))
+    assert_noop(call_add(rt, "charlie", model, row(DENSE, True), 1), Training.ConfidentialModel)
+    assert_noop(call_add(rt, "alice", model, row(DENSE, True), 1), Training.ConfidentialModel)
+    assert_noop(configure(rt, model, cost_weight=COST + 1), Training.ConfidentialModel)
+    advance(rt, WAITS["refund_wait_s"])
+    assert_ok(rt.call("bob", f"{T}.refund", contribution=cid, features=row(DENSE, True), label=1))
+
+
+def publish_sealed(rt, model: int) -> None:
+    """Alice uploads an encrypted artifact and publishes it as the model's confidential version."""
+    from client.confidential import new_data_key, seal_artifact
+    from formats import artifact as art
+
+    data = seal_artifact(b"secret weights", new_data_key())
+    root = art.artifact_root(data)
+    begun = rt.call("alice", "ModelRegistry.begin_upload", root=root, size=len(data))
+    assert_ok(begun)
+    upload = int(begun.events[-1].upload)
+    for index, piece in enumerate(art.split_chunks(data)):
+        assert_ok(rt.call("alice", "ModelRegistry.upload_chunk", upload=upload, index=index, data=piece))
+    assert_ok(rt.call("alice", "ModelRegistry.finish_upload", upload=upload))
+    assert_ok(rt.call("alice", "Access.publish_confidential", model=model, artifact=root))
 
 
 def test_add_data_fails_when_training_is_not_configured(rt):
