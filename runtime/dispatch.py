@@ -32,6 +32,7 @@ from runtime.errors import (
 from runtime.extrinsic import IMMORTAL_ERA, INHERENT_VERSION, MAX_SIGNED_PAYLOAD, SIGNED_VERSION, Era
 from runtime.frame_system import AccountInfo
 from runtime.pallet import NONE, Call
+from runtime.scale import has_compact_length_prefix
 from runtime.types import CALL_SCHEMA, U64_MAX, AccountId
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 _packb = msgpack.packb
 _verify = crypto.verify
 _U32_MAX = (1 << 32) - 1
-#: native extrinsics are msgpack arrays of 2 (inherent) or 8 (signed); any other first byte is SCALE v4
-_NATIVE_FIRST_BYTES = (b"\x92", b"\x98")
 
 
 @dataclasses.dataclass(slots=True)
@@ -109,7 +108,7 @@ def decode_extrinsic(rt: Runtime, data: bytes) -> Extrinsic:
     """Parse extrinsic bytes and their call; refuses with BadFormat, UnknownCall, BadArguments."""
     if len(data) > rt.fees.max_extrinsic_length:
         raise ExtrinsicTooLong(f"{len(data)} bytes, the limit is {rt.fees.max_extrinsic_length}")
-    if data[:1] not in _NATIVE_FIRST_BYTES:
+    if has_compact_length_prefix(data):
         return _decode_v4(rt, data)
     try:
         wire = codec.unpack(data, rt.fees.max_extrinsic_length)

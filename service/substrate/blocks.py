@@ -14,12 +14,12 @@ from typing import Any
 from runtime import codec
 from runtime.block import Block, Header
 from runtime.executive import Runtime
+from runtime.scale import has_compact_length_prefix
 from runtime.scale.metadata_v14 import ScaleMetadata
 from runtime.scale.values import call_to_scale
 
 V4_SIGNED = 0x84
 V4_UNSIGNED = 0x04
-_NATIVE_FIRST_BYTES = (0x92, 0x98)  # msgpack arrays of 2 (inherent) and 8 (signed)
 
 
 def header_json(header: Header, block_hash: bytes | None = None) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def header_json(header: Header, block_hash: bytes | None = None) -> dict[str, An
 
 def is_native(data: bytes) -> bool:
     """Whether extrinsic bytes are the node's native msgpack form (else SCALE format v4)."""
-    return bool(data) and data[0] in _NATIVE_FIRST_BYTES
+    return not has_compact_length_prefix(data)
 
 
 class BlocksView:

@@ -27,6 +27,7 @@ from runtime.errors import (
 )
 from runtime.executive import Runtime
 from runtime.genesis import dev_spec
+from runtime.scale import has_compact_length_prefix
 from runtime.scale.extrinsic_v4 import (
     MortalEra,
     UnsupportedAddress,
@@ -304,3 +305,22 @@ def test_a_changed_v4_extrinsic_is_refused_with_a_named_error(data: st.DataObjec
     changed = valid[:index] + bytes([valid[index] ^ flip]) + valid[index + 1 :]
     with pytest.raises(InvalidExtrinsic):
         rt.validate_transaction(changed)
+
+
+def test_v4_and_native_extrinsics_are_told_apart_by_the_length_prefix(mock: MockRuntime) -> None:
+    """A large v4 extrinsic may open with 0x92 or 0x98, the first bytes of native ones: the compact
+    length that counts exactly the rest is what makes bytes v4."""
+    rt = mock.runtime
+    alice = dev_keypair("alice")
+    for size in range(16_300, 16_500):
+        call_bytes = encode_call(rt, rt.make_call("System.remark", remark=b"\x00" * size))
+        extra = b"\x00" + compact(0) + compact(0)
+        body = b"\x84\x00" + bytes(alice.account) + b"\x00" + bytes(64) + extra + call_bytes
+        data = compact(len(body)) + body
+        if data[0] == 0x92:
+            break
+    assert data[0] == 0x92
+    assert has_compact_length_prefix(data)
+    assert decode_extrinsic(rt, data).v4 is not None
+    native = mock.sign("alice", "System.remark", remark=b"x")
+    assert native[0] == 0x98 and not has_compact_length_prefix(native)
