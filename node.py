@@ -62,6 +62,9 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prometheus-port", type=int, default=9615, help="metrics port; 0 picks a free one")
     parser.add_argument("--prometheus-host", default="127.0.0.1", help="metrics listen address")
     parser.add_argument("--no-prometheus", action="store_true", help="do not serve metrics")
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="do not serve the web dashboard on the RPC port"
+    )
     parser.add_argument("--seal", default=None, help="instant, manual or interval:MS (default interval:2000)")
     parser.add_argument(
         "--author", default=None, help="author blocks with this key: a dev name or a key file"
@@ -152,6 +155,8 @@ def _network_flags(parser: argparse.ArgumentParser) -> None:
         "--block-gap-ms", type=int, default=100, help="with --etcd: least time between a block and the next"
     )
     parser.add_argument("--test-fault-bad-state-root", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--test-fault-lose-first-vote", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--test-clock-skew-ms", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,6 +228,7 @@ def node_config(args: argparse.Namespace) -> NodeConfig:
         pool=PoolLimits(total=args.pool_limit, per_sender=args.pool_sender_limit),
         blocks=AuthorLimits(max_txs=args.max_block_txs),
         query_window_s=args.query_window,
+        dashboard=not args.no_dashboard,
         rpc_limits=rpc_limits(args),
     )
 
@@ -245,8 +251,13 @@ def network_config(args: argparse.Namespace) -> NetworkConfig | None:
     return NetworkConfig(
         etcd=urls,
         key_file=args.key_file if args.validator else None,
-        params=NetworkParams(turn_ms=args.turn_timeout_ms, block_gap_ms=args.block_gap_ms),
+        params=NetworkParams(
+            turn_ms=args.turn_timeout_ms,
+            block_gap_ms=args.block_gap_ms,
+            clock_skew_ms=args.test_clock_skew_ms,
+        ),
         fault_bad_state_root=args.test_fault_bad_state_root,
+        fault_lose_first_vote=args.test_fault_lose_first_vote,
     )
 
 

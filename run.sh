@@ -37,6 +37,35 @@ ensure_nodejs() {
     fi
 }
 
+ensure_chromium() {
+    # The dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser):
+    # install it when it is missing and we are root (the tests say why they skip when it cannot be had).
+    if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+            || echo "could not install chromium: the dashboard's browser tests will be skipped" >&2
+    fi
+}
+
+ensure_dashboard() {
+    # The dashboard's JavaScript (service/dashboard/src) is bundled by esbuild from npm packages pinned in
+    # package-lock.json: build it when the bundle is missing or older than its sources. Installs Debian's
+    # nodejs and npm when missing and root; without them the node serves a page saying how to build it.
+    dir=service/dashboard
+    bundle=$dir/static/dist/app.js
+    if [ -f "$bundle" ] && [ -z "$(find $dir/src $dir/package.json $dir/package-lock.json -newer "$bundle" 2>/dev/null)" ]; then
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || true
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is missing: the dashboard bundle cannot be built (install nodejs and npm)" >&2
+        return 0
+    fi
+    (cd $dir && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run -s build && npm run -s build:sign) \
+        || echo "could not build the dashboard bundle (see above)" >&2
+}
+
 ensure_venv() {
     stamp="$VENV/.installed"
     if [ -x "$PY" ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
@@ -54,12 +83,15 @@ cmd="${1:-}"
 case "$cmd" in
     dev)
         ensure_venv
+        ensure_dashboard
         exec "$PY" node.py --dev "$@"
         ;;
     test)
         ensure_venv
         ensure_etcd
         ensure_nodejs
+        ensure_chromium
+        ensure_dashboard
         "$PY" -m ruff check .
         "$PY" -m mypy
         exec "$PY" -m pytest "$@"
@@ -67,6 +99,8 @@ case "$cmd" in
     bench)
         ensure_venv
         ensure_etcd
+        ensure_chromium
+        ensure_dashboard
         for b in bench/*.py; do
             echo "== $b"
             "$PY" "$b"

@@ -1,5 +1,6 @@
-"""`cmu`: the command-line client of a cmu node. Global --url, --signer, --json, --timeout; commands
-tx, query, block, balance, events, metadata, rpc. Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 no node.
+"""`cmu`: the command-line client of a cmu node. Global --url, --signer, --json, --timeout; commands tx,
+query, block, balance, events, metadata, rpc, model, training, dev. Exit codes: 0 ok, 1 refused or failed,
+2 usage, 3 no node.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from client import commands
 from client.chain import Chain
+from client.dev_commands import add_dev_commands
 from client.errors import ArgumentError, ClientError, NodeUnreachable
 from client.extensions import add_extension_commands
 from client.model_commands import add_model_commands
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(sub, common)
     add_training_commands(sub, common)
     add_extension_commands(sub, common)
+    add_dev_commands(sub, common)
     return parser
 
 

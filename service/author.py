@@ -3,6 +3,7 @@ builds, seals and commits each block with its chain records in one LevelDB batch
 
 Seal modes: `instant` (a block as soon as transactions are ready), `interval:MS` (a block every MS
 milliseconds, empty or not) and `manual` (blocks only on request, e.g. the engine_createBlock RPC).
+Block timestamps are the wall clock plus a clock offset that only `warp` (dev_warp, on a dev chain) moves.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ class AuthoredBlock:
 
     hash: bytes
     number: int
+    timestamp: int = 0
+
+
+MAX_WARP_S = 10 * 365 * 24 * 3600
+"""The largest single dev_warp: ten years, in seconds."""
 
 
 class AuthorError(Exception):
@@ -99,7 +105,7 @@ class AuthorLimits:
 
 @dataclasses.dataclass
 class _Request:
-    action: str  # "create" or "finalize"
+    action: str  # "create", "finalize" or "warp"
     args: tuple[Any, ...]
     future: concurrent.futures.Future[Any]
 
@@ -137,6 +143,8 @@ class Author:
         self._poked = False
         self._stopping = False
         self._unfinalized: list[tuple[bytes, int, list[bytes]]] = []
+        #: Milliseconds added to the wall clock for block timestamps (moved forward only, by warp).
+        self.clock_offset_ms = 0
         self._thread = threading.Thread(target=self._run, name="author", daemon=True)
         self._account_key = functools.lru_cache(maxsize=1 << 16)(runtime.system.account.key)
         pool.on_ready = self.poke
@@ -167,6 +175,12 @@ class Author:
     def request_block(self, create_empty: bool, finalize: bool) -> concurrent.futures.Future[AuthoredBlock]:
         """Author one block now (whatever the seal mode)."""
         return self._request("create", create_empty, finalize)
+
+    def request_warp(self, seconds: int) -> concurrent.futures.Future[AuthoredBlock]:
+        """Move the block clock `seconds` forward and author a block at once (dev chains only)."""
+        if not 0 < seconds <= MAX_WARP_S:
+            raise ValueError(f"seconds must be in 1..{MAX_WARP_S}")
+        return self._request("warp", seconds)
 
     def request_finalize(self, block_hash: bytes) -> concurrent.futures.Future[Header]:
         """Finalize a best-chain block at or above the finalized one."""
@@ -226,10 +240,34 @@ class Author:
                 if block is None:
                     raise AuthorError("no transaction could be included and createEmpty is false")
                 request.future.set_result(block)
+            elif request.action == "warp":
+                request.future.set_result(self._warp(request.args[0]))
             else:
                 request.future.set_result(self.finalize(request.args[0]))
         except Exception as exc:  # answered to the requester; the node keeps authoring
             request.future.set_exception(exc)
+
+    def _warp(self, seconds: int) -> AuthoredBlock:
+        before = self.clock_offset_ms
+        self.clock_offset_ms += seconds * 1000
+        try:
+            block = self.author_block(create_empty=True, finalize=True)
+        except BaseException:
+            self.clock_offset_ms = before  # no block, no warp
+            raise
+        if block is None:  # pragma: no cover - create_empty always authors
+            raise AuthorError("the warp block could not be authored")
+        log.info("Warped the block clock %d s forward (offset now %d ms)", seconds, self.clock_offset_ms)
+        return block
+
+    def resume_clock(self) -> None:
+        """Continue the block clock from the head's timestamp when it is ahead of the wall clock (a kept
+        dev chain warped before a restart), so time does not stand still until the wall catches up."""
+        self.clock_offset_ms = max(0, self.runtime.head.timestamp - int(time.time() * 1000))
+
+    def now_ms(self) -> int:
+        """The block clock: wall clock plus the dev clock offset, in milliseconds."""
+        return int(time.time() * 1000) + self.clock_offset_ms
 
     def _author_safely(self, *, create_empty: bool, finalize: bool) -> AuthoredBlock | None:
         try:
@@ -249,7 +287,7 @@ class Author:
         started = time.perf_counter()
         rt = self.runtime
         if timestamp is None:
-            timestamp = max(int(time.time() * 1000), rt.head.timestamp + 1)
+            timestamp = max(self.now_ms(), rt.head.timestamp + 1)
         try:
             builder = rt.new_block(timestamp, self.keypair.account)
         except InvalidBlock:
@@ -279,7 +317,7 @@ class Author:
             len(included),
             elapsed * 1000,
         )
-        return AuthoredBlock(pending.hash, pending.header.number)
+        return AuthoredBlock(pending.hash, pending.header.number, pending.header.timestamp)
 
     def _fill(
         self, builder: BlockBuilder, started: float

@@ -42,6 +42,7 @@ class NodeConfig:
     rpc_limits: RpcLimits = dataclasses.field(default_factory=RpcLimits)
     query_window_s: int = 60  # signed model queries: accepted clock skew either side, in seconds
     network: NetworkConfig | None = None  # --etcd: order blocks through an etcd cluster
+    dashboard: bool = True  # serve the web dashboard on the RPC port (--no-dashboard turns it off)
 
 
 def load_spec(chain: str) -> ChainSpec:

@@ -18,7 +18,7 @@ from runtime.executive import TRIE_PREFIX, Runtime
 from runtime.genesis import ChainSpec
 from runtime.trie import StateTrie
 from runtime.types import AccountId
-from service.author import Author, AuthorError
+from service.author import MAX_WARP_S, Author, AuthorError
 from service.chaindb import ChainDb
 from service.events import events_json
 from service.pool import TransactionPool
@@ -27,6 +27,8 @@ from service.subscriptions import EXTRINSIC_UPDATE, FINALIZED_HEAD, NEW_HEAD, Hu
 from service.validator import Accepted, Outcome, Validator
 
 MAX_PROOF_KEYS = 1024
+DEV_ONLY = -32001
+"""The error code of a dev-only method (dev_warp) called on a node that is not a --dev node."""
 
 
 def node_version() -> str:
@@ -139,6 +141,7 @@ class NodeApi:
         submitter: Submitter,
         hub: Hub,
         author: Author | None,
+        dev_chain: bool = False,
     ) -> None:
         self.spec = spec
         self.runtime = runtime  # the read-only validation runtime: metadata, event types, nonces
@@ -147,6 +150,7 @@ class NodeApi:
         self.submitter = submitter
         self.hub = hub
         self.author = author
+        self.dev_chain = dev_chain  # a --dev node: a Development chain authored here (dev_warp allowed)
         self.method_names: list[str] = []
         self._trie = StateTrie(chaindb.backend, TRIE_PREFIX, cache_nodes=20_000)
         self._metadata: dict[str, Any] | None = None
@@ -375,6 +379,31 @@ class NodeApi:
         except AuthorError as exc:
             raise RpcError(SERVER_ERROR, str(exc)) from exc
         return True
+
+
+    # --- dev (unsafe, dev chains only) --------------------------------------------------------------
+
+    @method("dev_warp", unsafe=True)
+    async def dev_warp(self, seconds: Any) -> dict[str, Any]:
+        """Move a dev chain's block clock `seconds` forward and author a block at once:
+        {"offsetMs", "number", "hash", "timestamp"}."""
+        if not self.dev_chain or self.author is None:
+            raise RpcError(
+                DEV_ONLY, "dev_warp is only available on a --dev chain", {"error": "NotDevChain"}
+            )
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 < seconds <= MAX_WARP_S:
+            raise bad_params(f"seconds must be an integer in 1..{MAX_WARP_S} (ten years)")
+        author = self.author
+        try:
+            block = await asyncio.wrap_future(author.request_warp(seconds))
+        except AuthorError as exc:
+            raise RpcError(SERVER_ERROR, str(exc)) from exc
+        return {
+            "offsetMs": author.clock_offset_ms,
+            "number": block.number,
+            "hash": hexed(block.hash),
+            "timestamp": block.timestamp,
+        }
 
 
 def block_json(block: Block, block_hash: bytes | None = None) -> dict[str, Any]:

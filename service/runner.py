@@ -25,6 +25,8 @@ from runtime.storage.backend import LevelDBBackend
 from service.author import Author, SealMode
 from service.chaindb import ChainDb, ChainDbError
 from service.config import ConfigError, NodeConfig, allow_unsafe, database_path, default_base_path, load_spec
+from service.dashboard.api import DashboardApi
+from service.dashboard.web import Dashboard
 from service.extensions import RpcContext, extension_methods
 from service.importer import BlockImporter
 from service.keys import KeyFileError, load_signer
@@ -172,6 +174,7 @@ class NodeRunner:
             submitter=submitter,
             hub=hub,
             author=author if network is None else None,  # a network's author authors on its turn only
+            dev_chain=network is None and author is not None and is_dev_chain(chain.spec),
         )
         rpc = await self._serve_rpc(api, hub)
         metrics_server = await self._serve_metrics()
@@ -180,6 +183,8 @@ class NodeRunner:
         if network is not None:
             await self._join(network)
         elif author is not None:
+            if api.dev_chain:
+                author.resume_clock()
             author.start()
         return _Services(validator, author, rpc, metrics_server, network)
 
@@ -267,7 +272,11 @@ class NodeRunner:
         model_api = ModelApi(api.spec, api.runtime, api.chaindb, api.header_at, auth)
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb, model_api)
         training_api = TrainingApi(api.runtime, model_api)
-        methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
+        version_api = VersionApi(model_api)
+        apis: list[object] = [api, model_api, version_api, provenance_api, training_api]
+        if config.dashboard:
+            apis.append(DashboardApi(api, model_api, version_api, training_api, dev=config.chain == "dev"))
+        methods = collect_methods(*apis)
         context = RpcContext(api.runtime, model_api.runtime_at)
         methods.update(extension_methods(context, methods))
         limits = config.rpc_limits
@@ -287,8 +296,15 @@ class NodeRunner:
             max_batch=limits.max_batch,
             max_depth=limits.max_depth,
         )
+        dashboard = Dashboard(dispatcher) if config.dashboard else None
         server = RpcServer(
-            dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors, substrate=substrate
+            dispatcher,
+            hub,
+            self.metrics,
+            limits=config.rpc_limits,
+            cors=config.rpc_cors,
+            dashboard=dashboard,
+            substrate=substrate,
         )
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")
         await server.start(sock)
@@ -320,6 +336,11 @@ class NodeRunner:
         services.validator.stop()
         if services.metrics_server is not None:
             await services.metrics_server.stop()
+
+
+def is_dev_chain(spec: ChainSpec) -> bool:
+    """A development chain (chainType "Development", as `--dev` runs): its clock may be warped."""
+    return spec.chain_type == "Development"
 
 
 def tune_gc() -> None:

@@ -89,6 +89,19 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _same_origin(request: web.Request, origin: str) -> bool:
+    """A request from a page this server served (the dashboard), on a loopback or IP-literal host (a
+    DNS name could be rebound to this node by another site, so it needs --rpc-cors)."""
+    host = request.host.rsplit(":", 1)[0].strip("[]")
+    if origin != f"http://{request.host}":
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
 class WsConnection:
     """One WebSocket client: responses and notifications go through one bounded queue and a writer task."""
 
@@ -150,9 +163,11 @@ class RpcServer:
         *,
         limits: RpcLimits | None = None,
         cors: tuple[str, ...] | None = None,
+        dashboard: Any = None,
         substrate: Dispatcher | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.dashboard = dashboard  # a service.dashboard.web.Dashboard, or None (--no-dashboard)
         #: the dispatcher of `/substrate`: Substrate-shaped answers for Substrate's own clients
         self.substrate = substrate
         self.hub = hub
@@ -218,6 +233,8 @@ class RpcServer:
             app.router.add_post(SUBSTRATE_PATH, self.handle_http)
             app.router.add_get(SUBSTRATE_PATH, self.handle_get)
             app.router.add_route("OPTIONS", SUBSTRATE_PATH, self.handle_preflight)
+        if self.dashboard is not None:
+            self.dashboard.add_routes(app.router)
         return app
 
     def _dispatcher_for(self, request: web.Request) -> Dispatcher:
@@ -254,7 +271,7 @@ class RpcServer:
     def _cors_headers(self, request: web.Request) -> dict[str, str]:
         """CORS response headers; HTTPForbidden for an Origin that is not allowed."""
         origin = request.headers.get("Origin")
-        if origin is None:
+        if origin is None or (self.dashboard is not None and _same_origin(request, origin)):
             return {}
         if self.cors is None and is_local_origin(origin):
             pass  # a page or tool on this machine, as Substrate nodes accept by default
@@ -281,6 +298,9 @@ class RpcServer:
         """GET /: a WebSocket upgrade, or a hint."""
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self.handle_ws(request)
+        if self.dashboard is not None:
+            response: web.StreamResponse = await self.dashboard.index(request)
+            return response
         return web.json_response({"error": "send JSON-RPC with POST, or open a WebSocket"}, status=405)
 
     async def handle_http(self, request: web.Request) -> web.Response:

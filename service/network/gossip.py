@@ -38,6 +38,32 @@ MAX_BATCH = 2_000
 MAX_HELD = 200_000
 
 
+#: Largest gossiped batch read from etcd (bytes), and largest transaction in it.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+MAX_TX_BYTES = 4 * 1024 * 1024
+
+
+class GossipError(Exception):
+    """A gossiped batch is not a bounded msgpack list of byte strings."""
+
+
+def decode_batch(raw: bytes) -> list[bytes]:
+    """A batch's transactions: one msgpack array of at most MAX_BATCH byte strings, size-bounded (no
+    nesting, maps or text accepted), or GossipError."""
+    if len(raw) > MAX_BATCH_BYTES:
+        raise GossipError(f"{len(raw)} bytes, more than {MAX_BATCH_BYTES}")
+    try:
+        batch = msgpack.unpackb(
+            raw, raw=False, max_array_len=MAX_BATCH, max_bin_len=MAX_TX_BYTES, max_str_len=0, max_map_len=0,
+            max_ext_len=0,
+        )  # fmt: skip
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise GossipError(f"not msgpack within bounds: {exc}") from exc
+    if not isinstance(batch, list) or not all(isinstance(data, bytes) for data in batch):
+        raise GossipError("not a list of byte strings")
+    return batch
+
+
 class GossipSubmitter(Submitter):
     """A Submitter whose accepted submissions are also gossiped to the other validators."""
 
@@ -115,16 +141,13 @@ class TxGossip:
             if event.deleted or event.kv.key.startswith(own) or self.submitter is None:
                 continue
             try:
-                batch = msgpack.unpackb(event.kv.value, raw=False)
-            except (ValueError, msgpack.UnpackException) as exc:
+                batch = decode_batch(event.kv.value)
+            except GossipError as exc:
                 log.warning("ignoring a malformed gossip batch %r: %s", event.kv.key, exc)
                 continue
-            if not isinstance(batch, list):
-                continue
             for data in batch:
-                if isinstance(data, bytes):
-                    self.held[blake2_256(data)] = data
-                    self.received += 1
+                self.held[blake2_256(data)] = data
+                self.received += 1
             while len(self.held) > MAX_HELD:
                 del self.held[next(iter(self.held))]
             if self.wanted:

@@ -4,6 +4,15 @@ Every node executes every block itself through the import path and checks its au
 round-robin turn; a block that does not check is refused loudly (never applied) and, on a validator, a
 signed refusal is published so the entry can be dropped once it can no longer be finalized. A node halts,
 rather than fork, when the log or the certificates contradict a block it executed.
+
+Clocks. Whether a block is valid never depends on a local clock: its author is checked against the turn
+its own timestamp falls in, relative to its parent's. The local clock only decides *when* a node executes
+a block: one stamped more than MAX_DRIFT_MS ahead of the node's clock waits until it is not (a WARNING
+says so), and one stamped more than FUTURE_LIMIT_MS ahead is refused, but that refusal is provisional: it
+only helps drop the entry while the dropping node's own clock still puts the block beyond the limit. An
+honest node executes a block at most MAX_DRIFT_MS before its timestamp, so an honest node whose clock is
+less than FUTURE_LIMIT_MS - MAX_DRIFT_MS (9.5 s) off never drops what another one executed. Liveness at
+full speed wants clocks within MAX_DRIFT_MS of each other; a larger skew, up to a turn, costs waits.
 """
 
 from __future__ import annotations
@@ -25,15 +34,19 @@ from runtime.executive import PendingBlock
 from runtime.types import AccountId
 from runtime.validators import Validator, ValidatorKeys
 from service.author import Author, expired_status, nonce_reader, stale_status
-from service.network.etcd import EtcdClient, EtcdError, KeyValue, WatchEvent
+from service.network.etcd import EtcdClient, EtcdError, KeyValue, WatchEvent, abandon
 from service.network.layout import Layout, author_index, next_turn, round_of
 
 log = logging.getLogger("cmu.network")
 T = TypeVar("T")
 #: How far (ms) a block's timestamp may run ahead of the local clock before the node waits for it.
 MAX_DRIFT_MS = 500
+#: A block stamped further ahead than this (ms) is refused (it would stall the chain that long).
+FUTURE_LIMIT_MS = 10_000
 #: Seconds an append to etcd may take in all (retries included) before the block is abandoned.
 APPEND_TIMEOUT_S = 20.0
+#: While its own append is pending, the node looks this often (s) whether the watch showed another block.
+APPEND_POLL_S = 0.05
 
 
 class LostRace(Exception):
@@ -55,6 +68,7 @@ class NetworkParams:
 
     turn_ms: int = 2_000
     block_gap_ms: int = 100
+    clock_skew_ms: int = 0  # test-only: this node's clock runs this far off
 
     def to_json(self) -> dict[str, int]:
         """The config record."""
@@ -103,7 +117,9 @@ class Orderer:
         self.fault_bad_state_root = fault_bad_state_root
         self.entries: dict[int, KeyValue] = {}
         self.applied: dict[int, int] = {}  # height -> log revision of the entry this node executed
-        self.refused: dict[int, str] = {}  # log revision -> why this node refused that entry
+        self.refused: dict[int, str] = {}  # log revision -> why this node refused that entry (for good)
+        self.too_early: dict[int, int] = {}  # log revision -> timestamp of an entry refused as far-future
+        self._waiting_note: set[int] = set()  # revisions whose wait for their timestamp was logged
         self.halted: str | None = None
         self.on_applied: list[Callable[[Header], None]] = []
         #: Told, on the event loop, the transactions each executed block included.
@@ -151,10 +167,27 @@ class Orderer:
         """Drop the bookkeeping of log entries at or below `height` (long finalized)."""
         for number in [n for n in self.applied if n <= height]:
             del self.applied[number]
-        self.refused = {rev: why for rev, why in self.refused.items() if rev > self._oldest_revision()}
+        oldest = self._oldest_revision()
+        self.refused = {rev: why for rev, why in self.refused.items() if rev > oldest}
+        self.too_early = {rev: ts for rev, ts in self.too_early.items() if rev > oldest}
+        self._waiting_note = {rev for rev in self._waiting_note if rev > oldest}
 
     def _oldest_revision(self) -> int:
         return min(self.applied.values(), default=0)
+
+    def now_ms(self) -> int:
+        """This node's wall clock (ms)."""
+        return int(time.time() * 1000) + self.params.clock_skew_ms
+
+    def refuses_now(self, height: int, revision: int) -> bool:
+        """Whether this node, now, refuses the entry of `height` written at `revision` (so may drop it):
+        for good when it does not check; when it is stamped too far in the future, only while it still is."""
+        if self.applied.get(height) == revision:
+            return False
+        if revision in self.refused:
+            return True
+        timestamp = self.too_early.get(revision)
+        return timestamp is not None and timestamp - self.now_ms() > FUTURE_LIMIT_MS
 
     def stop(self) -> None:
         """Let the worker finish its current block."""
@@ -223,7 +256,7 @@ class Orderer:
         if self.identity is None:
             return False
         parent = self.node.chaindb.head.best
-        now = max(int(time.time() * 1000), parent.timestamp + 1)
+        now = max(self.now_ms(), parent.timestamp + 1)
         if round_of(parent.timestamp, now, self.params.turn_ms) > 0:
             return True
         count = len(self.members)
@@ -247,12 +280,8 @@ class Orderer:
             author = "0x" + bytes(block.header.author).hex()
             await self.refuse(height, entry, f"author {author} is not {expected.name}, whose turn it was")
             return
-        ahead_ms = block.header.timestamp - int(time.time() * 1000) - MAX_DRIFT_MS
-        if ahead_ms > self.params.turn_ms:  # a far-future timestamp would claim a later turn and stall us
-            await self.refuse(height, entry, f"its timestamp is {ahead_ms + MAX_DRIFT_MS} ms in the future")
+        if not await self._its_time(height, entry, block, expected.name):
             return
-        if ahead_ms > 0:
-            await asyncio.sleep(ahead_ms / 1000)  # a block slightly from the future waits for its time
         try:
             header, included = await self.in_worker(self._import, block)
         except InvalidBlock as exc:
@@ -266,6 +295,27 @@ class Orderer:
             self.halt(f"the network dropped block #{height} while this node executed it")
             return
         self._applied(header)
+
+    async def _its_time(self, height: int, entry: KeyValue, block: Block, author: str) -> bool:
+        """Whether the block's timestamp has come (on this node's clock, give or take MAX_DRIFT_MS); if
+        not, wait a while (or for news) and say no. Far-future blocks are refused, provisionally."""
+        ahead_ms = block.header.timestamp - self.now_ms()
+        if ahead_ms <= MAX_DRIFT_MS:
+            return True
+        revision = entry.mod_revision
+        if ahead_ms > FUTURE_LIMIT_MS and revision not in self.too_early:
+            self.too_early[revision] = block.header.timestamp
+            await self.refuse(height, entry, f"its timestamp is {ahead_ms} ms in the future", final=False)
+        elif revision not in self._waiting_note:
+            self._waiting_note.add(revision)
+            log.warning(
+                "block #%d by %s is stamped %d ms ahead of this node's clock: waiting for its time "
+                "(clocks apart by more than %d ms slow the chain)",
+                height, author, ahead_ms, MAX_DRIFT_MS,
+            )  # fmt: skip
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), min(ahead_ms - MAX_DRIFT_MS, 1_000) / 1000)
+        return False
 
     def _import(self, block: Block) -> tuple[Header, list[bytes]]:
         """Execute, check and commit a log block; update the pool (network thread). The header and the
@@ -300,9 +350,11 @@ class Orderer:
         for callback in self.on_applied:
             callback(header)
 
-    async def refuse(self, height: int, entry: KeyValue, reason: str) -> None:
-        """Refuse a log entry loudly; a validator publishes its signed refusal."""
-        self.refused[entry.mod_revision] = reason
+    async def refuse(self, height: int, entry: KeyValue, reason: str, *, final: bool = True) -> None:
+        """Refuse a log entry loudly (for good unless not `final`); a validator publishes its signed
+        refusal."""
+        if final:
+            self.refused[entry.mod_revision] = reason
         log.error("REFUSED block #%d (log revision %d): %s", height, entry.mod_revision, reason)
         if self.identity is None:
             return
@@ -325,7 +377,7 @@ class Orderer:
             return None
         self._waiting_for_pool = False
         parent = node.chaindb.head.best
-        now = int(time.time() * 1000)
+        now = self.now_ms()
         earliest = parent.timestamp + self.params.block_gap_ms
         turn = next_turn(parent.timestamp, max(now, earliest), height, self.identity.index, len(self.members),
                          self.params.turn_ms)  # fmt: skip
@@ -333,7 +385,7 @@ class Orderer:
 
     async def _author(self, height: int) -> None:
         parent = self.node.chaindb.head.best
-        timestamp = max(int(time.time() * 1000), parent.timestamp + 1)
+        timestamp = max(self.now_ms(), parent.timestamp + 1)
         try:
             authored = await self.in_worker(self._author_block, height, timestamp)
         except LostRace as lost:
@@ -395,12 +447,24 @@ class Orderer:
         return Block(header, block.extrinsics, self.node.author.keypair.sign(header.hash()))
 
     async def _append(self, height: int, raw: bytes) -> KeyValue:
-        """Create blocks/<height> once; a retry after a timeout finds its own value and succeeds."""
+        """Create blocks/<height> once; a retry after a timeout finds its own value and succeeds. Gives
+        up (LostRace) as soon as the watch shows another block at that height: the node follows it."""
         key = self.layout.block(height)
         deadline = time.monotonic() + APPEND_TIMEOUT_S - 1
         while True:
+            attempt = asyncio.ensure_future(self.etcd.create(key, raw))
+            while not attempt.done():
+                try:
+                    await asyncio.wait({attempt}, timeout=APPEND_POLL_S)
+                except asyncio.CancelledError:
+                    abandon(attempt)
+                    raise
+                other = self.entries.get(height)
+                if not attempt.done() and other is not None and other.value != raw:
+                    abandon(attempt)
+                    raise LostRace(f"block #{height} is taken (seen while appending ours)", other)
             try:
-                _created, kv = await self.etcd.create(key, raw)
+                _created, kv = attempt.result()
                 break
             except EtcdError:
                 if time.monotonic() > deadline:

@@ -4,13 +4,20 @@ many validators refuse it that it can never be finalized.
 
 Votes sit under votes/<height>/<validator>; any node aggregates them, checks the certificate against the
 spec's validators, stores it and finalizes the block. A certificate for a block other than the one this
-node executed at that height halts the node (it will not fork).
+node executed at that height halts the node (it will not fork). A validator re-publishes its vote on its
+best block every VOTE_RESEND_S (0.5 s) until that block is final (a certificate finalizes its ancestors), so
+a vote lost with a stalled etcd member, or the last one of a burst, still ends up in a certificate. A
+validator that already finalized a height and sees another one still re-sending its vote there answers
+at most every VOTE_RESEND_S with its own latest vote (under votes/<height>/<index>/answer, never
+answered back): certificates are not published, so one that missed a vote gets it again this way.
+A node drops a refused entry only while it refuses it itself (Orderer.refuses_now).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +41,10 @@ from service.network.orderer import Identity, Orderer, refusal_message
 log = logging.getLogger("cmu.finality")
 #: Finalized heights whose log bookkeeping is kept (to notice a log rewritten under recent blocks).
 KEEP_FINAL = 1_000
+#: Seconds between re-publications of a validator's latest vote while its block is not final.
+VOTE_RESEND_S = 0.5
+#: Suffix of the key of a vote sent again in answer to another validator's re-sent vote.
+ANSWER = b"/answer"
 
 
 class Quorum:
@@ -46,8 +57,10 @@ class Quorum:
         etcd: EtcdClient,
         validators: Sequence[Validator],
         identity: Identity | None,
+        fault_lose_first_vote: bool = False,
     ) -> None:
         self.orderer = orderer
+        self.fault_lose_first_vote = fault_lose_first_vote  # test-only: each first publication is lost
         self.node = orderer.node
         self.etcd = etcd
         self.validators = validators
@@ -60,12 +73,45 @@ class Quorum:
         self.refusals: dict[tuple[int, int], set[int]] = {}
         self._dropping: set[tuple[int, int]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.latest_vote: Vote | None = None  # this validator's vote on its best block
+        self._answered_at = 0.0
+        self.resent = 0
+        self._stopping = False
         orderer.on_applied.append(self.on_applied)
 
     def _spawn(self, coro: Any) -> None:
+        if self._stopping:
+            coro.close()
+            return
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and not self._stopping:
+            log.error("a finality task failed", exc_info=task.exception())
+
+    async def stop(self) -> None:
+        """Cancel the votes, certificates and drops under way (before the etcd client closes)."""
+        self._stopping = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def resend_votes(self) -> None:
+        """Re-publish the latest vote every VOTE_RESEND_S until its block is final, for ever."""
+        while True:
+            await asyncio.sleep(VOTE_RESEND_S)
+            vote = self.latest_vote
+            if vote is None or self.orderer.halted is not None or self.identity is None:
+                continue
+            if vote.target.number <= self.node.chaindb.head.final.number:
+                continue
+            self.resent += 1
+            log.info("re-publishing the vote on #%d (not final yet)", vote.target.number)
+            await self._publish(vote)
 
     # --- votes -------------------------------------------------------------------------------------
 
@@ -83,10 +129,20 @@ class Quorum:
         target = FinalityTarget.of_header(self.genesis_hash, header)
         vote = await self.orderer.in_worker(sign_vote, self.identity.keys, self.identity.index, target)
         self._add_vote(vote, verified=True)
+        if self.latest_vote is None or vote.target.number > self.latest_vote.target.number:
+            self.latest_vote = vote
+        if self.fault_lose_first_vote:
+            log.warning("TEST FAULT: lost the vote on #%d", header.number)
+            return
+        await self._publish(vote)
+
+    async def _publish(self, vote: Vote, key: bytes | None = None) -> None:
+        assert self.identity is not None
+        key = key or self.layout.vote(vote.target.number, self.identity.index)
         try:
-            await self.etcd.put(self.layout.vote(header.number, self.identity.index), vote.encode())
+            await self.etcd.put(key, vote.encode())
         except EtcdError as exc:
-            log.warning("could not publish the vote on #%d: %s", header.number, exc)
+            log.warning("could not publish the vote on #%d (it will be re-sent): %s", vote.target.number, exc)
 
     def on_vote_event(self, event: WatchEvent) -> None:
         """A vote appeared in etcd (event loop thread)."""
@@ -97,7 +153,25 @@ class Quorum:
         except FinalityError as exc:
             log.warning("ignoring a malformed vote at %r: %s", event.kv.key, exc)
             return
+        if vote.target.number <= self.node.chaindb.head.final.number and not event.kv.key.endswith(ANSWER):
+            self._answer(vote)
         self._add_vote(vote, verified=False)
+
+    def _answer(self, vote: Vote) -> None:
+        """Another validator still votes on a height final here: it lacks votes; send ours again."""
+        mine = self.latest_vote
+        if self.identity is None or mine is None or vote.validator == self.identity.index:
+            return
+        now = time.monotonic()
+        if mine.target.number < vote.target.number or now - self._answered_at < VOTE_RESEND_S:
+            return
+        self._answered_at = now
+        log.info(
+            "validator %d still votes on #%d: sending the vote on #%d again",
+            vote.validator, vote.target.number, mine.target.number,
+        )  # fmt: skip
+        key = self.layout.vote(mine.target.number, self.identity.index) + ANSWER
+        self._spawn(self._publish(mine, key))
 
     def _add_vote(self, vote: Vote, *, verified: bool) -> None:
         target = vote.target
@@ -185,9 +259,16 @@ class Quorum:
         refusers = self.refusals.setdefault((height, revision), set())
         refusers.add(index)
         key = (height, revision)
-        if len(refusers) >= blocking_size(len(self.validators)) and key not in self._dropping:
-            self._dropping.add(key)
-            self._spawn(self._drop(height, revision, len(refusers)))
+        if len(refusers) < blocking_size(len(self.validators)) or key in self._dropping:
+            return
+        if not self.orderer.refuses_now(height, revision):
+            log.warning(
+                "%d validators refuse block #%d (log revision %d), but this node does not: not dropping it",
+                len(refusers), height, revision,
+            )  # fmt: skip
+            return
+        self._dropping.add(key)
+        self._spawn(self._drop(height, revision, len(refusers)))
 
     async def _drop(self, height: int, revision: int, count: int) -> None:
         try:

@@ -45,6 +45,7 @@ class NetworkConfig:
     key_file: Path | None = None
     params: NetworkParams = dataclasses.field(default_factory=NetworkParams)
     fault_bad_state_root: bool = False
+    fault_lose_first_vote: bool = False
 
 
 def load_identity(key_file: Path, validators: tuple[Validator, ...]) -> Identity:
@@ -125,7 +126,13 @@ class NetworkService:
             params=config.params,
             fault_bad_state_root=config.fault_bad_state_root,
         )
-        self.quorum = Quorum(orderer=self.orderer, etcd=self.etcd, validators=validators, identity=identity)
+        self.quorum = Quorum(
+            orderer=self.orderer,
+            etcd=self.etcd,
+            validators=validators,
+            identity=identity,
+            fault_lose_first_vote=config.fault_lose_first_vote,
+        )
         self.layout = self.orderer.layout
         self.gossip = TxGossip(self.etcd, self.layout, receive=identity is not None)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -151,6 +158,8 @@ class NetworkService:
             self._follow(self.layout.refusals, revision + 1, self.quorum.on_refusal_event), "refusals"
         )
         self._spawn(self.gossip.run_sender(), "gossip-out")
+        if self.orderer.identity is not None:
+            self._spawn(self.quorum.resend_votes(), "vote-resend")
         if self.gossip.receive:
             self._spawn(self.gossip.run_receiver(revision + 1), "gossip-in")
         role = "validator " + str(self.orderer.identity.index) if self.orderer.identity else "follower"
@@ -193,6 +202,7 @@ class NetworkService:
 
     async def stop(self) -> None:
         """Cancel the tasks, let the network thread finish its block, close the client."""
+        await self.quorum.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

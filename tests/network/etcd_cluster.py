@@ -1,9 +1,12 @@
 """Test helper: a real etcd cluster of N members on loopback (free ports, data in a temp directory),
-with members that can be killed and restarted. Used by the network tests and bench/network.py.
+with members that can be killed, restarted, frozen (SIGSTOP) and partitioned from their peers (each
+member's peer URL goes through a BlackholeProxy). Used by the network tests, bench/network.py and
+bench/chaos.py.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,6 +16,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from blackhole import BlackholeProxy
 
 START_TIMEOUT = 60.0
 #: Raft timings for a loaded two-core machine: slower elections avoid needless leader changes.
@@ -43,11 +48,13 @@ def free_ports(count: int) -> list[int]:
 class EtcdMember:
     """One etcd process."""
 
-    def __init__(self, name: str, data_dir: Path, client_port: int, peer_port: int) -> None:
+    def __init__(self, name: str, data_dir: Path, client_port: int, peer_port: int, proxy_port: int) -> None:
         self.name = name
         self.data_dir = data_dir
         self.client_url = f"http://127.0.0.1:{client_port}"
-        self.peer_url = f"http://127.0.0.1:{peer_port}"
+        self.listen_peer_url = f"http://127.0.0.1:{peer_port}"
+        self.peer_url = f"http://127.0.0.1:{proxy_port}"  # what the peers dial: the proxy
+        self.proxy = BlackholeProxy(proxy_port, peer_port)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{name}.log"
 
@@ -62,7 +69,7 @@ class EtcdMember:
             "--data-dir", str(self.data_dir),
             "--listen-client-urls", self.client_url,
             "--advertise-client-urls", self.client_url,
-            "--listen-peer-urls", self.peer_url,
+            "--listen-peer-urls", self.listen_peer_url,
             "--initial-advertise-peer-urls", self.peer_url,
             "--initial-cluster", initial_cluster,
             "--initial-cluster-state", state,
@@ -83,6 +90,11 @@ class EtcdMember:
         except OSError:
             return False
 
+    def status_id(self) -> str | None:
+        """The member's id, as its status reports it."""
+        status = self.status()
+        return status["member"] if status else None
+
     @property
     def running(self) -> bool:
         """Whether the process is alive."""
@@ -91,8 +103,31 @@ class EtcdMember:
     def kill(self) -> None:
         """SIGKILL and wait."""
         if self.proc is not None and self.proc.poll() is None:
+            self.thaw()
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=30)
+
+    def freeze(self) -> None:
+        """SIGSTOP: the member keeps its connections but answers nothing."""
+        if self.running and self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT."""
+        if self.running and self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+
+    def status(self) -> dict[str, str] | None:
+        """The member's maintenance status (its own id and the leader's), or None if it does not answer."""
+        request = urllib.request.Request(
+            self.client_url + "/v3/maintenance/status", data=b"{}", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                answer: dict[str, str] = json.loads(response.read())
+                return {"member": answer["header"]["member_id"], "leader": answer.get("leader", "")}
+        except (OSError, ValueError, KeyError):
+            return None
 
 
 class EtcdCluster:
@@ -100,9 +135,10 @@ class EtcdCluster:
 
     def __init__(self, size: int = 3) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="cmu-etcd-"))
-        ports = free_ports(2 * size)
+        ports = free_ports(3 * size)
         self.members = [
-            EtcdMember(f"m{i}", self.root / f"m{i}", ports[2 * i], ports[2 * i + 1]) for i in range(size)
+            EtcdMember(f"m{i}", self.root / f"m{i}", ports[3 * i], ports[3 * i + 1], ports[3 * i + 2])
+            for i in range(size)
         ]
         self.initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
 
@@ -118,6 +154,8 @@ class EtcdCluster:
 
     def start(self) -> EtcdCluster:
         """Start every member and wait until each is healthy."""
+        for member in self.members:
+            member.proxy.start()
         for member in self.members:
             member.start(self.initial_cluster, "new")
         self.wait_healthy(self.members)
@@ -146,10 +184,28 @@ class EtcdCluster:
         member.start(self.initial_cluster, "existing")
         self.wait_healthy([member])
 
+    def leader(self) -> int | None:
+        """The index of the current leader, as a healthy member reports it (None if none answers)."""
+        for member in self.members:
+            status = member.status()
+            if status is not None and status["leader"]:
+                ids = {m.status_id(): i for i, m in enumerate(self.members)}
+                return ids.get(status["leader"])
+        return None
+
+    def partition(self, index: int) -> None:
+        """Cut one member off from its peers (its clients still reach it)."""
+        self.members[index].proxy.cut()
+
+    def heal(self, index: int) -> None:
+        """Undo partition()."""
+        self.members[index].proxy.heal()
+
     def close(self) -> None:
         """Kill every member and remove the data."""
         for member in self.members:
             member.kill()
+            member.proxy.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
 

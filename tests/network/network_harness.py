@@ -25,8 +25,11 @@ GAP_MS = 100
 class Network:
     """Validator nodes named after the consortium's dev validators, sharing one etcd cluster."""
 
-    def __init__(self, etcd: EtcdCluster, *, turn_ms: int = TURN_MS, gap_ms: int = GAP_MS) -> None:
+    def __init__(
+        self, etcd: EtcdCluster, *, turn_ms: int = TURN_MS, gap_ms: int = GAP_MS, chain: str = "consortium"
+    ) -> None:
         self.etcd = etcd
+        self.chain = chain
         self.turn_ms = turn_ms
         self.gap_ms = gap_ms
         self.root = Path(tempfile.mkdtemp(prefix="cmu-net-"))
@@ -42,7 +45,7 @@ class Network:
     def node_args(self, name: str, *extra: str, validator: bool = True) -> list[str]:
         """The command line of one node, with its own kept base path."""
         args = [
-            "--chain", "consortium",
+            "--chain", self.chain,
             "--base-path", str(self.root / name),
             "--etcd", self.etcd.url_list,
             "--turn-timeout-ms", str(self.turn_ms),
@@ -52,11 +55,14 @@ class Network:
             args += ["--validator", "--key-file", str(self.key_file(name))]
         return args + list(extra)
 
-    def start(self, name: str, *extra: str, validator: bool = True) -> NodeProcess:
-        """Start (or restart) node `name`."""
+    def start(self, name: str, *extra: str, validator: bool = True, skew_s: float = 0.0) -> NodeProcess:
+        """Start (or restart) node `name`; with `skew_s`, its network clock runs that far off (a test flag:
+        libfaketime 0.9.10 hangs Python's timed waits on threads, so the skew is injected in the node)."""
         old = self.nodes.get(name)
         if old is not None:
             old.close()
+        if skew_s:
+            extra = (*extra, "--test-clock-skew-ms", str(int(skew_s * 1000)))
         node = NodeProcess(*self.node_args(name, *extra, validator=validator)).start()
         self.nodes[name] = node
         return node
