@@ -28,6 +28,15 @@ ensure_etcd() {
     fi
 }
 
+ensure_nodejs() {
+    # tests/interop/test_polkadot_js.py runs @polkadot/api under Node.js: install Debian's nodejs and npm
+    # when they are missing and we are root (the test says why it skips when they cannot be had).
+    if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null \
+            || echo "could not install nodejs and npm: the @polkadot/api test will be skipped" >&2
+    fi
+}
+
 ensure_chromium() {
     # The dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser):
     # install it when it is missing and we are root (the tests say why they skip when it cannot be had).
@@ -80,6 +89,7 @@ case "$cmd" in
     test)
         ensure_venv
         ensure_etcd
+        ensure_nodejs
         ensure_chromium
         ensure_dashboard
         "$PY" -m ruff check .

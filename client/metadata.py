@@ -202,6 +202,8 @@ class Metadata:
 
     def decode_extrinsic(self, data: bytes) -> dict[str, Any]:
         """A block's extrinsic as JSON: its hash, whether signed, signer, nonce, tip, era, call and args."""
+        if data[:1] not in (b"\x92", b"\x98"):
+            return self._summarize_v4(data)
         wire = _unpack(data, "an extrinsic")
         result: dict[str, Any] = {"hash": "0x" + blake2_256(data).hex()}
         if isinstance(wire, list) and len(wire) == 8 and wire[0] == 1:
@@ -215,6 +217,52 @@ class Metadata:
             raise ProtocolError("an extrinsic is [1, signer, ...] or [0, call]")
         result.update(self.decode_call(call))
         return result
+
+
+    def _summarize_v4(self, data: bytes) -> dict[str, Any]:
+        """A Substrate format-v4 extrinsic (sent by substrate-interface or @polkadot/api): hash, signer,
+        nonce, tip and call name; its SCALE arguments stay hex (the /substrate endpoint decodes them)."""
+        reader = _ScaleReader(data)
+        reader.compact()
+        if reader.take(1) != b"\x84" or reader.take(1) != b"\x00":
+            raise ProtocolError("a format-v4 extrinsic here is signed by a MultiAddress::Id")
+        signer = reader.take(32)
+        reader.take(1 + 64)
+        era = reader.take(1)
+        if era != b"\x00":
+            era += reader.take(1)
+        nonce, tip = reader.compact(), reader.compact()
+        pallet_index, call_index = reader.take(1)[0], reader.take(1)[0]
+        pallet = self._by_index.get(pallet_index)
+        entry = next((c for c in (pallet or {}).get("calls", []) if c["index"] == call_index), None)
+        name = f"{pallet['name']}.{entry['name']}" if pallet and entry else f"#{pallet_index}.#{call_index}"
+        return {
+            "hash": "0x" + blake2_256(data).hex(), "format": "v4", "signed": True,
+            "signer": "0x" + signer.hex(), "nonce": nonce, "tip": tip, "era": "0x" + era.hex(),
+            "call": name, "args": {"scale": "0x" + data[reader.offset :].hex()},
+        }
+
+
+class _ScaleReader:
+    """Just enough SCALE to summarize a format-v4 extrinsic: bytes and compact integers."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.offset = data, 0
+
+    def take(self, count: int) -> bytes:
+        if self.offset + count > len(self.data):
+            raise ProtocolError("a format-v4 extrinsic ends early")
+        chunk = self.data[self.offset : self.offset + count]
+        self.offset += count
+        return chunk
+
+    def compact(self) -> int:
+        mode = self.data[self.offset] & 3 if self.offset < len(self.data) else 0
+        size = {0: 1, 1: 2, 2: 4}.get(mode)
+        if size is not None:
+            return int.from_bytes(self.take(size), "little") >> 2
+        head = self.take(1)[0]
+        return int.from_bytes(self.take((head >> 2) + 4), "little")
 
 
 def signature(call: Mapping[str, Any]) -> str:

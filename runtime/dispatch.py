@@ -32,6 +32,7 @@ from runtime.errors import (
 from runtime.extrinsic import IMMORTAL_ERA, INHERENT_VERSION, MAX_SIGNED_PAYLOAD, SIGNED_VERSION, Era
 from runtime.frame_system import AccountInfo
 from runtime.pallet import NONE, Call
+from runtime.scale import has_compact_length_prefix
 from runtime.types import CALL_SCHEMA, U64_MAX, AccountId
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class Extrinsic:
     nonce: int = 0
     tip: int = 0
     genesis_tag: bytes = b""
+    #: the decoded Substrate format-v4 form (runtime.scale.extrinsic_v4.SignedV4) when the bytes are SCALE
+    v4: Any = None
 
     @property
     def length(self) -> int:
@@ -105,6 +108,8 @@ def decode_extrinsic(rt: Runtime, data: bytes) -> Extrinsic:
     """Parse extrinsic bytes and their call; refuses with BadFormat, UnknownCall, BadArguments."""
     if len(data) > rt.fees.max_extrinsic_length:
         raise ExtrinsicTooLong(f"{len(data)} bytes, the limit is {rt.fees.max_extrinsic_length}")
+    if has_compact_length_prefix(data):
+        return _decode_v4(rt, data)
     try:
         wire = codec.unpack(data, rt.fees.max_extrinsic_length)
     except CodecError as exc:
@@ -144,6 +149,27 @@ def _decode_signed(rt: Runtime, data: bytes, wire: list[Any]) -> Extrinsic:
     )
 
 
+def _decode_v4(rt: Runtime, data: bytes) -> Extrinsic:
+    """Substrate's signed format v4 (runtime/scale/extrinsic_v4.py), as an Extrinsic with the same checks."""
+    from runtime.scale import extrinsic_v4  # imported on first use: scalecodec only when v4 is met
+
+    v4 = extrinsic_v4.decode_v4(rt, data)
+    if v4.call.spec.origin == NONE:
+        raise BadOriginKind(f"{v4.call.spec.full_name} is an inherent and cannot be signed")
+    era = IMMORTAL_ERA if v4.era.immortal else Era(0, v4.era.period)  # birth is known at check time
+    return Extrinsic(
+        data, v4.call, v4.call.to_wire(), v4.signer, v4.signature, era, v4.nonce, v4.tip,
+        rt.genesis_hash[:4], v4,
+    )
+
+
+def _with_v4_birth(xt: Extrinsic, number: int) -> Extrinsic:
+    """A v4 extrinsic with its era's birth block as seen from block `number` (Substrate's Era::birth)."""
+    if xt.v4 is None or xt.v4.era.immortal:
+        return xt
+    return dataclasses.replace(xt, era=Era(xt.v4.era.birth(number), xt.v4.era.period))
+
+
 def _is_uint(value: Any, high: int) -> bool:
     return type(value) is int and 0 <= value <= high
 
@@ -178,6 +204,7 @@ def check_extrinsic(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bo
     signer = xt.signer
     if signer is None:
         raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
+    xt = _with_v4_birth(xt, number)
     _check_signature(rt, xt, signer, number)
     account = rt.system.account_info(signer)
     account_nonce = account.nonce
@@ -195,6 +222,9 @@ def _check_signature(rt: Runtime, xt: Extrinsic, signer: AccountId, number: int)
     if xt.genesis_tag != rt.genesis_hash[:4]:
         raise WrongGenesis(f"made for the chain with genesis tag 0x{xt.genesis_tag.hex()}")
     birth_hash = _era_birth_hash(rt, xt.era, number)
+    if xt.v4 is not None:
+        _check_v4_signature(rt, xt, signer, birth_hash)
+        return
     payload: bytes = _packb(
         [
             xt.call_wire,
@@ -211,6 +241,22 @@ def _check_signature(rt: Runtime, xt: Extrinsic, signer: AccountId, number: int)
         payload = crypto.blake2_256(payload)
     if not _verify(signer, payload, xt.signature):
         raise BadSignature("the signature does not match the sender and payload")
+
+
+def _check_v4_signature(rt: Runtime, xt: Extrinsic, signer: AccountId, birth_hash: bytes) -> None:
+    """The ed25519 signature over the v4 payload: call ++ extra ++ spec and transaction versions, genesis
+    hash and birth hash (CheckSpecVersion, CheckTxVersion, CheckGenesis, CheckMortality)."""
+    from runtime.scale import extrinsic_v4
+
+    version = rt.VERSION
+    payload = extrinsic_v4.signing_payload(
+        xt.v4, version.spec_version, version.transaction_version, rt.genesis_hash, birth_hash
+    )
+    if not _verify(signer, payload, xt.signature):
+        raise BadSignature(
+            "the signature does not match the format-v4 payload (signed for another spec version "
+            f"{version.spec_version}, transaction version {version.transaction_version}, genesis or era?)"
+        )
 
 
 def _era_birth_hash(rt: Runtime, era: Era, number: int) -> bytes:

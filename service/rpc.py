@@ -232,6 +232,8 @@ class Dispatcher:
         if not isinstance(name, str):
             raise RpcError(INVALID_REQUEST, 'Invalid request: "method" must be a string')
         params = request.get("params", [])
+        if params is None:
+            params = []  # as Substrate's servers do: substrate-interface sends null for "no parameters"
         if not isinstance(params, list | dict):
             raise RpcError(INVALID_REQUEST, 'Invalid request: "params" must be an array or an object')
         spec = self.methods.get(name)

@@ -10,6 +10,8 @@ import asyncio
 import importlib.metadata
 from typing import Any
 
+from scalecodec.utils.ss58 import ss58_decode
+
 from runtime.block import Block, Header
 from runtime.crypto import blake2_256, parse_address
 from runtime.executive import TRIE_PREFIX, Runtime
@@ -68,13 +70,27 @@ def parse_bool(value: Any, what: str) -> bool:
 
 
 def parse_account(value: Any) -> AccountId:
-    """An account id: 0x + 64 hex digits (or a dev account name)."""
+    """An account id: 0x + 64 hex digits, an SS58 address (as Substrate's clients send) or a dev name."""
     if not isinstance(value, str):
-        raise bad_params("account must be a 0x-prefixed hex string")
+        raise bad_params("account must be a 0x-prefixed hex string or an SS58 address")
     try:
         return parse_address(value)
     except ValueError as exc:
-        raise bad_params(str(exc)) from exc
+        ss58 = _ss58_account(value)
+        if ss58 is None:
+            raise bad_params(str(exc)) from exc
+        return ss58
+
+
+def _ss58_account(text: str) -> AccountId | None:
+    """The 32-byte account of an SS58 address (any network prefix), or None when `text` is not one."""
+    if text.strip().lower().startswith("0x"):
+        return None
+    try:
+        raw = bytes.fromhex(ss58_decode(text.strip()))
+    except (ValueError, TypeError, IndexError):
+        return None
+    return AccountId(raw) if len(raw) == 32 else None
 
 
 def hexed(data: bytes) -> str:

@@ -44,6 +44,7 @@ from service.rpc import Dispatcher, collect_methods
 from service.rpc_api import NodeApi, Submitter
 from service.server import MetricsServer, RpcServer, bind_socket
 from service.subscriptions import Hub, LoopEvents
+from service.substrate.api import SubstrateApi
 from service.training_api import TrainingApi
 from service.validator import Validator
 from service.version_api import VersionApi
@@ -294,9 +295,23 @@ class NodeRunner:
             max_depth=limits.max_depth,
         )
         api.method_names = dispatcher.method_names()
+        substrate_methods = {**methods, **collect_methods(SubstrateApi(api))}
+        substrate = Dispatcher(
+            substrate_methods,
+            allow_unsafe=unsafe,
+            metrics=self.metrics,
+            max_batch=limits.max_batch,
+            max_depth=limits.max_depth,
+        )
         dashboard = Dashboard(dispatcher) if config.dashboard else None
         server = RpcServer(
-            dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors, dashboard=dashboard
+            dispatcher,
+            hub,
+            self.metrics,
+            limits=config.rpc_limits,
+            cors=config.rpc_cors,
+            dashboard=dashboard,
+            substrate=substrate,
         )
         sock = _bind(config.rpc_host, config.rpc_port, "RPC")
         await server.start(sock)

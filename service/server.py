@@ -17,6 +17,7 @@ import ipaddress
 import json
 import logging
 import socket
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from service.subscriptions import Hub
 
 log = logging.getLogger("cmu.rpc")
 _HEALTH = {"peers": 0, "isSyncing": False, "shouldHavePeers": False}
+SUBSTRATE_PATH = "/substrate"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +52,16 @@ class RpcLimits:
     max_in_flight: int = 512  # requests of one WebSocket connection being answered
     max_queued: int = 20_000  # messages waiting to be sent on one WebSocket connection
     max_queued_bytes: int = 64 * 1024 * 1024  # bytes waiting to be sent on one WebSocket connection
+
+
+def is_local_origin(origin: str) -> bool:
+    """Whether an Origin header names this machine (http(s)://localhost or a loopback address, any port)."""
+    try:
+        parts = urllib.parse.urlsplit(origin)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https", "ws", "wss") and host is not None and is_loopback(host)
 
 
 def is_loopback(host: str) -> bool:
@@ -152,9 +164,12 @@ class RpcServer:
         limits: RpcLimits | None = None,
         cors: tuple[str, ...] | None = None,
         dashboard: Any = None,
+        substrate: Dispatcher | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.dashboard = dashboard  # a service.dashboard.web.Dashboard, or None (--no-dashboard)
+        #: the dispatcher of `/substrate`: Substrate-shaped answers for Substrate's own clients
+        self.substrate = substrate
         self.hub = hub
         self.metrics = metrics
         self.limits = limits or RpcLimits()
@@ -214,9 +229,19 @@ class RpcServer:
         app.router.add_get("/", self.handle_get)
         app.router.add_get("/health", self.handle_health)
         app.router.add_route("OPTIONS", "/", self.handle_preflight)
+        if self.substrate is not None:
+            app.router.add_post(SUBSTRATE_PATH, self.handle_http)
+            app.router.add_get(SUBSTRATE_PATH, self.handle_get)
+            app.router.add_route("OPTIONS", SUBSTRATE_PATH, self.handle_preflight)
         if self.dashboard is not None:
             self.dashboard.add_routes(app.router)
         return app
+
+    def _dispatcher_for(self, request: web.Request) -> Dispatcher:
+        """The Substrate-shaped dispatcher for `/substrate`, the node's own elsewhere."""
+        if request.path == SUBSTRATE_PATH and self.substrate is not None:
+            return self.substrate
+        return self.dispatcher
 
     async def start(self, sock: socket.socket) -> None:
         """Serve on a bound socket: plain POSTs on the fast path, everything else through aiohttp."""
@@ -248,7 +273,9 @@ class RpcServer:
         origin = request.headers.get("Origin")
         if origin is None or (self.dashboard is not None and _same_origin(request, origin)):
             return {}
-        if self.cors is None or not ("all" in self.cors or "*" in self.cors or origin in self.cors):
+        if self.cors is None and is_local_origin(origin):
+            pass  # a page or tool on this machine, as Substrate nodes accept by default
+        elif self.cors is None or not ("all" in self.cors or "*" in self.cors or origin in self.cors):
             raise web.HTTPForbidden(text=f"origin {origin} is not allowed (see --rpc-cors)")
         return {
             "Access-Control-Allow-Origin": origin,
@@ -290,7 +317,7 @@ class RpcServer:
         actions: list[Callable[[], None]] = []
         token = AFTER_RESPONSE.set(actions)
         try:
-            text = await self.dispatcher.handle(body, HttpConnection())
+            text = await self._dispatcher_for(request).handle(body, HttpConnection())
         finally:
             AFTER_RESPONSE.reset(token)
         for action in actions:
@@ -310,6 +337,7 @@ class RpcServer:
         ws.headers.update(headers)
         await ws.prepare(request)
         conn = WsConnection(ws, self.limits)
+        dispatcher = self._dispatcher_for(request)
         self._sockets.add(ws)
         self.metrics.rpc_connections.set(len(self._sockets))
         writer = asyncio.create_task(conn.writer())
@@ -319,7 +347,7 @@ class RpcServer:
                 if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     break
                 await conn.in_flight.acquire()
-                task = asyncio.create_task(self._serve_message(conn, message.data))
+                task = asyncio.create_task(self._serve_message(dispatcher, conn, message.data))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         finally:
@@ -332,11 +360,11 @@ class RpcServer:
             await writer
         return ws
 
-    async def _serve_message(self, conn: WsConnection, payload: str | bytes) -> None:
+    async def _serve_message(self, dispatcher: Dispatcher, conn: WsConnection, payload: str | bytes) -> None:
         actions: list[Callable[[], None]] = []
         AFTER_RESPONSE.set(actions)
         try:
-            text = await self.dispatcher.handle(payload, conn)
+            text = await dispatcher.handle(payload, conn)
             if text is not None:
                 conn.enqueue(text)
             for action in actions:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from runtime.block import Header
@@ -44,6 +45,10 @@ class Subscription:
         self.tx_hash = tx_hash
         self.held: list[Any] | None = []
         self.closed = False
+        #: a view's reshaping of each notification (e.g. Substrate's header shape); None sends it as is
+        self.shape: Callable[[Any], Any] | None = None
+        #: the notification method when it is not `kind` (e.g. state_storage for a storage watch on heads)
+        self.method: str | None = None
 
     def send(self, result: Any) -> None:
         """Notify the client (or hold the notification until activation)."""
@@ -55,8 +60,12 @@ class Subscription:
         self._emit(result)
 
     def _emit(self, result: Any) -> None:
+        if self.shape is not None:
+            result = self.shape(result)
+            if result is None:
+                return
         params = {"subscription": self.id, "result": result}
-        self.conn.notify({"jsonrpc": "2.0", "method": self.kind, "params": params})
+        self.conn.notify({"jsonrpc": "2.0", "method": self.method or self.kind, "params": params})
 
     def activate(self) -> None:
         """Release held notifications (even those of a watch that already ended); then send at once."""
@@ -126,6 +135,10 @@ class Hub:
             watchers.remove(sub)
         if not watchers:
             self._watches.pop(sub.tx_hash, None)
+
+    def subscription(self, sub_id: str) -> Subscription | None:
+        """A live subscription by id."""
+        return self._by_id.get(sub_id)
 
     def watched(self, tx_hash: bytes) -> bool:
         """Whether anybody watches this extrinsic (a plain dict read: fine from any thread)."""
