@@ -301,7 +301,7 @@ class ModelRegistry(ArtifactStore):
         ensure(spec.min_value < spec.max_value, self.BadInputSpec, "min_value must be below max_value")
         ensure(spec.max_nonzeros <= spec.n_features, self.BadInputSpec, "max_nonzeros exceeds n_features")
         try:  # the model kinds' own bounds (|value| <= 2**47, dense specs leave max_nonzeros at 0)
-            _kind_spec(spec)
+            model_input(spec)  # and the input step's (text featurizer or scaling) against the spec
         except ModelError as exc:
             fail(self.BadInputSpec, str(exc))
         ensure(2 <= len(labels) <= MAX_LABELS and len(set(labels)) == len(labels), self.BadLabels)
@@ -323,6 +323,21 @@ class ModelRegistry(ArtifactStore):
             fail(self.BadInputSpec, str(exc))
         self._check_size(len(data))
         return data
+
+
+def model_input(spec: InputSpec) -> Any:
+    """The models package's ModelInput (kind spec plus input step) for an on-chain spec."""
+    from models.inputs import ModelInput
+    from models.scaling import Scaling
+    from models.text import TextFeaturizer
+
+    text = spec.text
+    featurizer = None if text is None else TextFeaturizer(
+        spec.n_features, text.token_pattern, text.lowercase, text.ngram_min, text.ngram_max,
+        text.alternate_sign, text.binary, text.norm.value)
+    steps = spec.scaling
+    scaling = None if steps is None else Scaling(tuple(steps.mult_q32), tuple(steps.add_q16))
+    return ModelInput(_kind_spec(spec), featurizer, scaling)
 
 
 def _kind_spec(spec: InputSpec) -> Any:

@@ -5,6 +5,7 @@ never write. Decoded weights are cached by artifact root (a pure function of the
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -61,6 +62,9 @@ _INFO_CACHE_SIZE = 256
 # from the state on every query, only their decoding is cached
 _INFOS: OrderedDict[bytes, tuple[ModelInfo, Any]] = OrderedDict()
 _INFOS_LOCK = threading.Lock()
+_MODEL_INPUTS: OrderedDict[Any, Any] = OrderedDict()
+LOGISTIC_TASK = "classification/logistic"
+"""The task of models imported from a LogisticRegression: predictions carry softmax probabilities."""
 
 
 def registry(rt: Runtime) -> ModelRegistry:
@@ -120,12 +124,26 @@ def model_json(model: int, info: ModelInfo) -> dict[str, Any]:
             "minValue": info.input_spec.min_value,
             "maxValue": info.input_spec.max_value,
             "maxNonzeros": info.input_spec.max_nonzeros,
+            **_input_step_json(info),
         },
         "labels": list(info.labels),
         "artifact": "0x" + info.artifact.hex(),
         "retired": info.retired,
         "createdAt": info.created_at,
     }
+
+
+def _input_step_json(info: ModelInfo) -> dict[str, Any]:
+    """The optional input step of a model's spec (absent keys for models without one)."""
+    spec, out = info.input_spec, dict[str, Any]()
+    if spec.text is not None:
+        t = spec.text
+        out["text"] = {"tokenPattern": t.token_pattern, "lowercase": t.lowercase, "ngramMin": t.ngram_min,
+                       "ngramMax": t.ngram_max, "alternateSign": t.alternate_sign, "binary": t.binary,
+                       "norm": t.norm.value}
+    if spec.scaling is not None:
+        out["scaling"] = {"multQ32": list(spec.scaling.mult_q32), "addQ16": list(spec.scaling.add_q16)}
+    return out
 
 
 def list_models(rt: Runtime, owner: bytes | None, start: int, limit: int) -> dict[str, Any]:
@@ -201,29 +219,61 @@ def predict(
             kind = registry(rt).kind(info.kind)
     except (ModelError, DispatchError) as exc:  # DispatchError: an unknown `root` or kind
         raise QueryError(type(exc).__name__, str(exc)) from exc
+    inputs = _inputs(info)
     return {
         "model": model,
         "artifact": "0x" + (root or info.artifact).hex(),
-        "predictions": predict_rows(kind, weights, spec, info.labels, batch, fixed=fixed),
+        "predictions": predict_rows(kind, weights, spec, info.labels, batch, fixed=fixed, inputs=inputs,
+                                    logistic=info.metadata.task == LOGISTIC_TASK),
     }
 
 
 def predict_rows(
-    kind: Any, weights: Any, spec: Any, names: Sequence[str], batch: list[Any], *, fixed: bool = False
+    kind: Any,
+    weights: Any,
+    spec: Any,
+    names: Sequence[str],
+    batch: list[Any],
+    *,
+    fixed: bool = False,
+    inputs: Any = None,
+    logistic: bool = False,
 ) -> list[dict[str, Any]]:
-    """{label, name, scores} per row of a batch, from decoded weights: the node's and a client's local
-    predictions run this same code (rows as in `predict`; QueryError naming a refused row)."""
+    """{label, name, scores, scoresReal[, probabilities]} per row of a batch, from decoded weights: the
+    node's and a client's local predictions run this same code (rows as in `predict`; documents for a
+    text model, whose `inputs` (models.inputs.ModelInput) carries the featurizer; QueryError naming a
+    refused row). `scores` are the chain's Q.16 ints; `scoresReal` the same divided by 2**16 and, for a
+    logistic model, `probabilities` their softmax (sklearn's predict_proba), both computed off chain."""
     from models.errors import ModelError
 
     try:
-        prepare = kind.prepare_rows if fixed else kind.quantize
-        labels, scores = kind.predict(weights, prepare(batch, spec))
+        if inputs is not None:
+            rows = inputs.rows(kind, batch, fixed=fixed)
+        elif isinstance(batch[0], str) or any(isinstance(row, str) for row in batch):
+            from models.inputs import TextForNumericModel
+
+            raise TextForNumericModel("this model takes numeric rows, not text (it has no text featurizer)")
+        else:
+            rows = (kind.prepare_rows if fixed else kind.quantize)(batch, spec)
+        labels, scores = kind.predict(weights, rows)
     except ModelError as exc:
         raise QueryError(type(exc).__name__, str(exc)) from exc
-    return [
-        {"label": label, "name": names[label], "scores": row}
-        for label, row in zip(_ints(labels), _ints(scores), strict=True)
-    ]
+    out = []
+    for label, row in zip(_ints(labels), _ints(scores), strict=True):
+        real = [v / 65536 for v in row]
+        item = {"label": label, "name": names[label], "scores": row, "scoresReal": real}
+        if logistic:
+            item["probabilities"] = softmax(real)
+        out.append(item)
+    return out
+
+
+def softmax(scores: Sequence[float]) -> list[float]:
+    """exp(s_i) / sum exp(s_j), computed stably (off chain: floats only in the RPC answer)."""
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 def _ints(values: Any) -> list[Any]:
@@ -234,6 +284,25 @@ def _ints(values: Any) -> list[Any]:
     return [[int(v) for v in x] if hasattr(x, "__iter__") else int(x) for x in values]
 
 
+def _inputs(info: ModelInfo) -> Any:
+    """The ModelInput of a model with an input step (text or scaling), else None (the plain path)."""
+    spec = info.input_spec
+    if spec.text is None and spec.scaling is None:
+        return None
+    key = (spec.text, spec.scaling, spec.n_features, spec.min_value, spec.max_value, spec.max_nonzeros)
+    with _INFOS_LOCK:
+        found = _MODEL_INPUTS.get(key)
+    if found is None:
+        from pallets.model_registry.pallet import model_input
+
+        found = model_input(spec)
+        with _INFOS_LOCK:
+            _MODEL_INPUTS[key] = found
+            while len(_MODEL_INPUTS) > _INFO_CACHE_SIZE:
+                _MODEL_INPUTS.popitem(last=False)
+    return found
+
+
 def _spec(info: ModelInfo) -> Any:
     from pallets.model_registry.pallet import _kind_spec
 
@@ -241,9 +310,12 @@ def _spec(info: ModelInfo) -> Any:
 
 
 def as_batch(rows: Any) -> list[Any]:
+    """A batch from one row, one document (a string), or a list of rows or documents."""
+    if isinstance(rows, str):
+        rows = [rows]
     if not isinstance(rows, list) or not rows:
         raise QueryError("BadRows", "rows must be a non-empty list (one row, or a list of rows)")
-    batch = rows if isinstance(rows[0], list | dict) else [rows]
+    batch = rows if isinstance(rows[0], list | dict | str) else [rows]
     if len(batch) > MAX_ROWS:
         raise QueryError("TooManyRows", f"{len(batch)} rows, at most {MAX_ROWS} per request")
     return batch

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from pallets.training.pallet import Training
 
 
-def refund(pallet: Training, who: AccountId, contribution: int, features: list[int], label: int) -> None:
+def refund(pallet: Training, who: AccountId, contribution: int, features: list[int] | str,
+           label: int) -> None:
     """Training.refund: the author, after the refund wait, while the current model agrees."""
     record = _open_record(pallet, contribution, features, label)
     ensure(record.contributor == who, pallet.NotContributor)
@@ -35,7 +36,8 @@ def refund(pallet: Training, who: AccountId, contribution: int, features: list[i
     ))
 
 
-def report(pallet: Training, who: AccountId, contribution: int, features: list[int], label: int) -> None:
+def report(pallet: Training, who: AccountId, contribution: int, features: list[int] | str,
+           label: int) -> None:
     """Training.report: the owner's or any account's claim after their waits, else a reporter's take."""
     record = _open_record(pallet, contribution, features, label)
     ensure(record.claimable > 0, pallet.NothingToTake)
@@ -60,7 +62,7 @@ def report(pallet: Training, who: AccountId, contribution: int, features: list[i
 
 
 def _reporter_take(pallet: Training, who: AccountId, contribution: int, record: Contribution,
-                   features: list[int]) -> int:
+                   features: list[int] | str) -> int:
     """What a reporter takes, after every report rule is checked (see Training.report)."""
     config = pallet.config(record.model)
     ensure(rules.window_open(record.time, pallet.now(), config.refund_wait_s), pallet.TooEarly,
@@ -74,7 +76,7 @@ def _reporter_take(pallet: Training, who: AccountId, contribution: int, record: 
     return rules.take_amount(record.initial_deposit, good, total, record.claimable)
 
 
-def _open_record(pallet: Training, contribution: int, features: list[int], label: int) -> Contribution:
+def _open_record(pallet: Training, contribution: int, features: list[int] | str, label: int) -> Contribution:
     """The record of a contribution that is still open and whose data hash matches."""
     record = pallet.contribution(contribution)
     if record.status is not Status.OPEN:
@@ -83,7 +85,7 @@ def _open_record(pallet: Training, contribution: int, features: list[int], label
     return record
 
 
-def _predicts(pallet: Training, record: Contribution, features: list[int]) -> int:
+def _predicts(pallet: Training, record: Contribution, features: list[int] | str) -> int:
     """The label the current model (latest version plus this block's updates) gives the data."""
     info = pallet.registry.model(record.model)
     view = ModelView.of(info, pallet.registry.kind(info.kind))
