@@ -46,7 +46,11 @@ MAX_INPUT = 1 << 31
 
 
 class ImportRefused(ClientError, ValueError):
-    """Base of the import's refusals: nothing is uploaded once one is raised."""
+    """Base of the import's refusals: nothing is uploaded once one is raised. Its text starts with the
+    refusal's name (as the CLI prints it)."""
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}: {super().__str__()}"
 
 
 class UnsupportedEstimator(ImportRefused):
