@@ -34,9 +34,8 @@ class ModelInput:
     def __post_init__(self) -> None:
         if self.text is not None and self.scaling is not None:
             raise BadSpec("a model takes text or a scaling step, not both")
-        if self.text is not None:
-            if not self.spec.sparse or self.text.n_features != self.spec.n_features:
-                raise BadSpec("a text featurizer needs a sparse spec with the featurizer's n_features")
+        if self.text is not None and (not self.spec.sparse or self.text.n_features != self.spec.n_features):
+            raise BadSpec("a text featurizer needs a sparse spec with the featurizer's n_features")
         if self.scaling is not None and (self.spec.sparse or self.scaling.n_features != self.spec.n_features):
             raise BadSpec("a scaling step needs a dense spec with one multiplier per feature")
 

@@ -55,7 +55,8 @@ def test_import_predict_export_a_scaled_logistic_regression(node_url: str, tmp_p
     x, y = make_classification(400, 6, n_informative=4, random_state=3)
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(x[:300], y[:300])
     joblib.dump(pipe, tmp_path / "lr.joblib")
-    done = cmu_json(node_url, "--signer", "alice", "model", "import", str(tmp_path / "lr.joblib"), "--name", "lr")
+    file = str(tmp_path / "lr.joblib")
+    done = cmu_json(node_url, "--signer", "alice", "model", "import", file, "--name", "lr")
     assert done["kind"] == "dense_perceptron" and done["labels"] == ["0", "1"]
     model = str(done["model"])
     np.savetxt(tmp_path / "rows.csv", x[300:], delimiter=",", fmt="%.17g")
@@ -94,10 +95,12 @@ def test_text_pipeline_predicts_strings_as_sklearn(node_url: str, chain: Chain, 
     docs = reviews["test"]
     (tmp_path / "docs.txt").write_text("\n".join(docs))
     answer = cmu_json(node_url, "model", "predict", str(done.model), "--file", str(tmp_path / "docs.txt"))
-    agreement = np.mean(np.array(_labels(answer)) == np.array([str(v) for v in reviews["pipe"].predict(docs)]))
+    expected = [str(v) for v in reviews["pipe"].predict(docs)]
+    agreement = np.mean(np.array(_labels(answer)) == np.array(expected))
     assert agreement >= 0.995
-    one = cmu_json(node_url, "model", "predict", str(done.model), "a great movie, wonderful and moving")
-    assert one["predictions"][0]["name"] == str(reviews["pipe"].predict(["a great movie, wonderful and moving"])[0])
+    doc = "a great movie, wonderful and moving"
+    one = cmu_json(node_url, "model", "predict", str(done.model), doc)
+    assert one["predictions"][0]["name"] == str(reviews["pipe"].predict([doc])[0])
     refused = cmu(node_url, "model", "predict", str(done.model), "[1, 2, 3]")
     assert refused.returncode == 1 and "NotText" in refused.stderr
 
@@ -141,7 +144,8 @@ def test_bad_estimators_are_refused_by_name_and_nothing_is_uploaded(node_url: st
     assert "LogisticRegression" in cmu(node_url, "--signer", "alice", "model", "import",
                                        str(tmp_path / "UnsupportedEstimator.joblib"), "--name", "x").stderr
     (tmp_path / "notes.joblib").write_text("not a pickle")
-    refused = cmu(node_url, "--signer", "alice", "model", "import", str(tmp_path / "notes.joblib"), "--name", "x")
+    notes = str(tmp_path / "notes.joblib")
+    refused = cmu(node_url, "--signer", "alice", "model", "import", notes, "--name", "x")
     assert refused.returncode == 1 and "NotJoblib" in refused.stderr
     for error, estimator in ((UnsupportedEstimator, cases["UnsupportedEstimator"]),
                              (PipelineOrder, cases["PipelineOrder"]), (NotFitted, cases["NotFitted"]),
@@ -153,7 +157,8 @@ def test_bad_estimators_are_refused_by_name_and_nothing_is_uploaded(node_url: st
 
 def test_text_given_to_a_numeric_model_is_refused_over_rpc_and_cli(node_url: str, chain: Chain) -> None:
     x, y = make_classification(100, 4, random_state=7)
-    done = onboarding.import_estimator(chain, dev_keypair("alice"), LogisticRegression().fit(x, y), name="num")
+    numeric = LogisticRegression().fit(x, y)
+    done = onboarding.import_estimator(chain, dev_keypair("alice"), numeric, name="num")
     with pytest.raises(Exception) as refused:
         models.predict(chain, done.model, ["a great movie"])
     assert refused.value.data["error"] == "TextForNumericModel"  # type: ignore[attr-defined]
