@@ -103,8 +103,8 @@ def cmu_predict(url: str, model: int, path: Path) -> list[str]:
     """`cmu model predict MODEL --file PATH --json`: the chain's label names."""
     script = Path(sys.executable).with_name("cmu")
     program = [str(script)] if script.exists() else [sys.executable, "-m", "client"]
-    done = subprocess.run([*program, "--url", url, "--json", "model", "predict", str(model), "--file", str(path)],
-                          capture_output=True, text=True, check=False, timeout=300)
+    argv = [*program, "--url", url, "--json", "model", "predict", str(model), "--file", str(path)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
     return [p["name"] for p in json.loads(done.stdout)["predictions"]]
@@ -144,10 +144,12 @@ def text_agreement(url: str, chain: Chain, work: Path) -> float:
     from sklearn.pipeline import make_pipeline
 
     docs, labels = corpus(1_000, seed=11)
-    pipe = make_pipeline(HashingVectorizer(n_features=2**14, ngram_range=(1, 2)), SGDClassifier(random_state=0))
+    vectorizer = HashingVectorizer(n_features=2**14, ngram_range=(1, 2))
+    pipe = make_pipeline(vectorizer, SGDClassifier(random_state=0))
     pipe.fit(docs[:700], labels[:700])
     found = agreement(url, chain, pipe, docs[700:], work, "reviews")
-    print(f"{'reviews':14s} {'HashingVectorizer+SGDClassifier':34s} agreement={found:.4f} rows=300", flush=True)
+    name = "HashingVectorizer+SGDClassifier"
+    print(f"{'reviews':14s} {name:34s} agreement={found:.4f} rows=300", flush=True)
     return found
 
 

@@ -43,6 +43,9 @@ SUPPORTED_TEXT = (
 )
 MAX_INPUT = 1 << 31
 """The widest raw input range (real units) a dense import accepts when the weights allow it."""
+INPUT_RANGE = 1 << 16
+"""Inputs (real units) a dense non-logistic linear import always accepts: its weights are scaled down by
+a power of two when they would not leave room for them (the argmax, so every label, is unchanged)."""
 
 
 class ImportRefused(ClientError, ValueError):
@@ -253,23 +256,37 @@ def _linear_parts(clf: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _perceptron(coef: np.ndarray, intercept: np.ndarray, labels: list[str], text: TextFeaturizer | None,
                 scaling: Scaling | None, task: str, source: str) -> Converted:
-    q_coef, q_bias = np.rint(coef * SCALE).astype(np.int64), np.rint(intercept * SCALE).astype(np.int64)
-    largest = max(1, int(np.abs(q_coef).max(initial=0)), int(np.abs(q_bias).max(initial=0)))
     n_feat = coef.shape[1]
     if text is not None:
         spec = _text_spec(text, counts=False)
     else:
-        limit = _input_limit(largest, n_feat)
+        largest = max(float(np.abs(coef).max(initial=0)), float(np.abs(intercept).max(initial=0)), 1e-300)
+        if task != LOGISTIC_TASK:  # the argmax is the same for coef * 2**-k: make room for the inputs
+            shift = _weight_shift(largest * SCALE, n_feat, INPUT_RANGE * SCALE)
+            coef, intercept = coef / 2.0 ** shift, intercept / 2.0 ** shift
+            largest /= 2.0 ** shift
+        limit = _input_limit(max(1, int(np.rint(largest * SCALE))), n_feat)  # logistic: scores stay exact
         spec = InputSpec(n_feat, False, -limit, limit)
+    q_coef, q_bias = np.rint(coef * SCALE).astype(np.int64), np.rint(intercept * SCALE).astype(np.int64)
+    largest_q = max(1, int(np.abs(q_coef).max(initial=0)), int(np.abs(q_bias).max(initial=0)))
     kind_name = "sparse_perceptron" if spec.sparse else "dense_perceptron"
     kind = get_kind(kind_name)
     params = kind.resolve_params(spec, len(labels), {})
-    if largest > params["weight_bound"]:
-        raise UnsupportedOption(f"a coefficient of {largest / SCALE:.4g} is too large for this input range")
+    if largest_q > params["weight_bound"]:
+        raise UnsupportedOption(f"a coefficient of {largest_q / SCALE:.4g} is too large for this input range")
     flat = np.concatenate([q_bias, q_coef.reshape(-1)]).astype(np.int64)
     weights = kind.init_weights(spec, len(labels))
     weights = kind.validate(Weights(kind_name, spec, len(labels), weights.params, frozen(flat)))
     return Converted(kind_name, _spec_dict(spec, text, scaling), labels, weights, task, source)
+
+
+def _weight_shift(largest_q16: float, terms: int, inputs_q16: int) -> int:
+    """The smallest k >= 0 with weights / 2**k leaving room for inputs up to `inputs_q16` (Q.16)."""
+    room = ((1 << 62) - 1) // (terms * inputs_q16 + SCALE)
+    shift = 0
+    while largest_q16 / 2.0 ** shift > room * 0.5:
+        shift += 1
+    return shift
 
 
 def _input_limit(largest_weight_q16: int, terms: int) -> int:

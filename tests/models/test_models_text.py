@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import mmh3
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-import mmh3
 from models import SCALE, BadSpec
 from models.text import MAX_TEXT_BYTES, NotText, TextFeaturizer, TextTooLong, _l2_q16
 from scenarios.textdata import corpus

@@ -10,7 +10,14 @@ from registry_helpers import register, register_ok, registry
 
 from models import SCALE
 from pallets.model_registry import ModelRegistry, query
-from pallets.model_registry.types import FeatureScaling, InputSpec, ModelInfo, ModelMetadata, TextInput, TextNorm
+from pallets.model_registry.types import (
+    FeatureScaling,
+    InputSpec,
+    ModelInfo,
+    ModelMetadata,
+    TextInput,
+    TextNorm,
+)
 from runtime.errors import CodecError
 from runtime.testing import assert_noop
 from runtime.types import decode, encode

@@ -4,7 +4,7 @@ hash of [text, label], and a refund presents the document again."""
 
 from __future__ import annotations
 
-from training_helpers import LABELS, T, WAITS, advance, configure, training
+from training_helpers import LABELS, WAITS, T, advance, configure, training
 
 from models import SCALE, get_kind
 from models.inputs import ModelInput
