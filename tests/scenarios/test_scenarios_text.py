@@ -22,7 +22,8 @@ RAW = {
 
 
 def test_text_data_is_hashed_into_sorted_word_indices() -> None:
-    data = build_dataset(DataConfig(source="text", samples=200, features=256), "sparse_perceptron", Path("."), 1)
+    config = DataConfig(source="text", samples=200, features=256)
+    data = build_dataset(config, "sparse_perceptron", Path("."), 1)
     rows, labels = data.pool
     assert data.spec.sparse and data.spec.n_features == 256 and set(labels) == {0, 1}
     assert all(r == sorted(set(r)) and all(0 <= i < 256 for i in r) for r in rows)
