@@ -29,7 +29,7 @@ from models.fixed import LN_BOUND
 from models.inputs import ModelInput
 from models.scaling import Scaling
 from models.spec import MAX_ABS_VALUE
-from models.text import DEFAULT_PATTERN, MAX_TEXT_BYTES, TextFeaturizer
+from models.text import DEFAULT_PATTERN, MAX_TEXT_BYTES, TOKEN_PATTERNS, TextFeaturizer
 from models.weights import Weights, frozen
 
 LOGISTIC_TASK = "classification/logistic"
@@ -167,6 +167,9 @@ def _text_step(vec: Any) -> TextFeaturizer:
                     ("strip_accents", None), ("input", "content")):
         if p.get(key, ok) != ok:
             raise UnsupportedOption(f"HashingVectorizer {key}={p[key]!r} is not supported (only {ok!r})")
+    if p["token_pattern"] not in TOKEN_PATTERNS:
+        raise UnsupportedOption(f"HashingVectorizer token_pattern={p['token_pattern']!r}: the chain runs "
+                                f"only {list(TOKEN_PATTERNS)}")
     norm = "none" if p["norm"] is None else str(p["norm"])
     if norm not in ("none", "l1", "l2"):
         raise UnsupportedOption(f"HashingVectorizer norm={p['norm']!r}: only None, 'l1' or 'l2'")

@@ -1,9 +1,9 @@
 """Text as model input: a HashingVectorizer-compatible featurizer in integer math (no float), so a node
 turns a document into the same sparse Q.16 row on every machine, for predictions and for training.
 
-Document -> lowercase (optional) -> tokens by `token_pattern` (Python `re`) -> word n-grams joined by
-" " -> MurmurHash3 (x86, 32-bit, seed 0, signed; the `mmh3` package, as sklearn.utils.murmurhash3_32)
-of each n-gram's UTF-8 bytes: index = |h| mod n_features, sign = -1 when h < 0 and alternate_sign ->
+Document -> lowercase (optional) -> tokens by `token_pattern` (Python `re`, one of TOKEN_PATTERNS) ->
+word n-grams joined by " " -> MurmurHash3 (x86, 32-bit, seed 0, signed; the `mmh3` package, as
+sklearn.utils.murmurhash3_32) of each n-gram's UTF-8 bytes: index = |h| mod n_features, sign = -1 when h < 0 and alternate_sign ->
 summed counts per index (an index whose signed sum is 0 is dropped, except with `binary`, where every
 index that occurs is 1, as sklearn fills the stored entries with 1) -> norm:
     none  value = count (Q.16: count * SCALE)
@@ -30,9 +30,12 @@ from models.spec import SparseRow
 
 MAX_TEXT_BYTES: Final = 32 * 1024
 """The longest document (UTF-8 bytes) a text model takes; longer ones raise TextTooLong."""
-MAX_PATTERN: Final = 256
 MAX_NGRAM: Final = 4
 DEFAULT_PATTERN: Final = r"(?u)\b\w\w+\b"
+TOKEN_PATTERNS: Final = (DEFAULT_PATTERN, r"(?u)\b\w+\b", r"\b\w\w+\b", r"\b\w+\b", r"\S+")
+"""The token patterns a chain runs: sklearn's default (words of 2+ characters), words of 1+ characters,
+and whitespace-separated tokens. A model owner's own regular expression could backtrack for seconds on a
+crafted document inside block execution, so any other pattern is refused (BadSpec)."""
 NORMS: Final = ("none", "l1", "l2")
 
 
@@ -60,12 +63,10 @@ class TextFeaturizer:
     def __post_init__(self) -> None:
         if type(self.n_features) is not int or not 1 <= self.n_features <= 1 << 31:
             raise BadSpec(f"text n_features must be an int in [1, 2**31], got {self.n_features!r}")
-        if not isinstance(self.token_pattern, str) or not 0 < len(self.token_pattern) <= MAX_PATTERN:
-            raise BadSpec(f"token_pattern must be a string of 1..{MAX_PATTERN} characters")
-        try:
-            re.compile(self.token_pattern)
-        except re.error as exc:
-            raise BadSpec(f"token_pattern does not compile: {exc}") from exc
+        if self.token_pattern not in TOKEN_PATTERNS:
+            raise BadSpec(f"token_pattern must be one of {list(TOKEN_PATTERNS)} (patterns run in every "
+                          f"node's block execution: only these, which cannot backtrack badly), "
+                          f"got {self.token_pattern!r}")
         if not (type(self.ngram_min) is int and type(self.ngram_max) is int
                 and 1 <= self.ngram_min <= self.ngram_max <= MAX_NGRAM):
             raise BadSpec(f"need 1 <= ngram_min <= ngram_max <= {MAX_NGRAM}")

@@ -70,7 +70,8 @@ def test_featurize_refuses_long_documents_and_non_strings() -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    {"n_features": 0}, {"token_pattern": "("}, {"ngram_min": 2, "ngram_max": 1}, {"ngram_max": 9},
+    {"n_features": 0}, {"token_pattern": "("}, {"token_pattern": r"(a+)+$"}, {"ngram_min": 2, "ngram_max": 1},
+    {"ngram_max": 9},
     {"norm": "max"}, {"binary": 1},
 ])
 def test_bad_featurizer_parameters_are_refused(bad: dict[str, object]) -> None:
