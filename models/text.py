@@ -4,8 +4,8 @@ turns a document into the same sparse Q.16 row on every machine, for predictions
 Document -> lowercase (optional) -> tokens by `token_pattern` (Python `re`, one of TOKEN_PATTERNS) ->
 word n-grams joined by " " -> MurmurHash3 (x86, 32-bit, seed 0, signed; the `mmh3` package, as
 sklearn.utils.murmurhash3_32) of each n-gram's UTF-8 bytes: index = |h| mod n_features, sign = -1 when
-h < 0 and alternate_sign -> summed counts per index (an index whose signed sum is 0 is dropped, except with `binary`, where every
-index that occurs is 1, as sklearn fills the stored entries with 1) -> norm:
+h < 0 and alternate_sign -> summed counts per index (an index whose signed sum is 0 is dropped, except
+with `binary`, where every index that occurs is 1, as sklearn fills the stored entries with 1) -> norm:
     none  value = count (Q.16: count * SCALE)
     l1    value = round_half_up(count * SCALE / sum |count|)
     l2    value = sign(count) * round_half_up(SCALE * |count| / sqrt(sum count**2)), computed exactly with
