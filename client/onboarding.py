@@ -18,7 +18,14 @@ import numpy as np
 
 from client import models
 from client.chain import Chain, hex_of
-from client.sklearn_convert import LOGISTIC_TASK, Converted, NotJoblib, convert, model_input_of
+from client.sklearn_convert import (
+    LOGISTIC_TASK,
+    Converted,
+    NotJoblib,
+    UnsupportedOption,
+    convert,
+    model_input_of,
+)
 from models import SCALE, get_kind
 from models.weights import Weights
 from runtime.crypto import Keypair
@@ -65,8 +72,10 @@ def import_estimator(
 ) -> Imported:
     """Convert a fitted estimator (or a joblib path), upload its weights and register it. Every check
     runs before the first transaction: a refused estimator uploads nothing."""
+    _check_texts(name=name, description=description, license=license)
     est = load_estimator(Path(estimator)) if isinstance(estimator, str | Path) else estimator
     converted = convert(est)
+    _check_texts(**{f"label {label!r}": label for label in converted.labels})
     data = converted.artifact
     root = models.upload_artifact(chain, keypair, data, timeout=timeout)
     call_args = {
@@ -77,6 +86,18 @@ def import_estimator(
     receipt = models._watch(chain, keypair, "ModelRegistry.register", call_args, timeout)
     model = int(models._event_field(receipt, "ModelRegistered", "model"))
     return Imported(model, root, converted, receipt.block_hash)
+
+
+TEXT_LIMITS = {"description": 1024}
+"""UTF-8 bytes a register argument may have (64 for the others: name, license, labels)."""
+
+
+def _check_texts(**texts: str) -> None:
+    """Refuse, before anything is sent, a name, description, license or label the chain would refuse."""
+    for what, text in texts.items():
+        limit = TEXT_LIMITS.get(what, 64)
+        if len(text.encode("utf-8")) > limit:
+            raise UnsupportedOption(f"the {what} is longer than {limit} bytes (UTF-8)")
 
 
 def export_estimator(chain: Chain, model: int, *, version: int | str | None = None,
