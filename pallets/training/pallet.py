@@ -117,14 +117,6 @@ class Training(Pallet):
         changed: bool
 
     @dataclasses.dataclass(frozen=True)
-    class TextAdded(Event):
-        """The contribution just added (its DataAdded has empty features) is this document of a text model."""
-
-        model: U32
-        contribution: ContributionId
-        text: Document  # type: ignore[valid-type]
-
-    @dataclasses.dataclass(frozen=True)
     class Refunded(Event):
         """The current model agrees with a contribution: its author got back what remained of the deposit
         and the contribution counts as good (`good`: the author's good count on this model now)."""
@@ -145,6 +137,14 @@ class Training(Pallet):
         amount: Balance
         remaining: Balance
         reason: TakeReason
+
+    @dataclasses.dataclass(frozen=True)
+    class TextAdded(Event):  # last: an event's index is its position, and stored events keep theirs
+        """The contribution just added (its DataAdded has empty features) is this document of a text model."""
+
+        model: U32
+        contribution: ContributionId
+        text: Document  # type: ignore[valid-type]
 
     # --- errors ----------------------------------------------------------------------------------
 
