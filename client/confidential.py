@@ -114,7 +114,9 @@ def predict_local(
 ) -> dict[str, Any]:
     """Download the model's weights (verified against the chain), decrypt them when the model is
     confidential (with this account's posted key) and predict here, with the node's own code."""
-    from models import InputSpec, ModelError, get_kind
+    from client.onboarding import spec_from_json
+    from client.sklearn_convert import LOGISTIC_TASK, model_input_of
+    from models import ModelError, get_kind
 
     info = chain.client.request("model_get", [model])
     secret = (info.get("access") or {}).get("confidential") is not None
@@ -122,19 +124,14 @@ def predict_local(
         raise NoKey(f"model {model} is confidential: predicting needs --signer, a key holder's account")
     got = models.download_artifact(chain, model, signer=keypair)
     data = open_artifact(got.data, my_key(chain, keypair, model)) if secret and keypair else got.data
-    spec_json = info["inputSpec"]
-    spec = InputSpec(
-        n_features=spec_json["nFeatures"],
-        sparse=spec_json["sparse"],
-        min_value=spec_json["minValue"],
-        max_value=spec_json["maxValue"],
-        max_nonzeros=spec_json["maxNonzeros"],
-    )
+    inputs = model_input_of(spec_from_json(info["inputSpec"]))  # the kind's spec and any input step
+    spec = inputs.spec
     kind = get_kind(info["kind"])
     labels = list(info["labels"])
     try:
         weights = kind.decode(data, spec, len(labels))
-        predictions = predict_rows(kind, weights, spec, labels, as_batch(rows), fixed=fixed)
+        predictions = predict_rows(kind, weights, spec, labels, as_batch(rows), fixed=fixed, inputs=inputs,
+                                   logistic=info.get("task") == LOGISTIC_TASK)
     except QueryError as exc:
         raise ClientError(f"{exc.error}: {exc}") from exc
     except ModelError as exc:  # weights that do not decode

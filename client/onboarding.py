@@ -106,14 +106,14 @@ def export_estimator(chain: Chain, model: int, *, version: int | str | None = No
     weights of `model` predict, from a download verified against the chain's state root."""
     info = chain.client.request("model_get", [model, None])
     got = models.download_artifact(chain, model, version=version, signer=signer)
-    spec = _spec_from_json(info["inputSpec"])
+    spec = spec_from_json(info["inputSpec"])
     inputs = model_input_of(spec)
     weights = get_kind(info["kind"]).decode(got.data, inputs.spec, len(info["labels"]))
     return rebuild(info["kind"], weights, list(info["labels"]), spec, info.get("task", ""))
 
 
-def _spec_from_json(shown: dict[str, Any]) -> dict[str, Any]:
-    """model_get's camelCase inputSpec as the call's snake_case dict."""
+def spec_from_json(shown: dict[str, Any]) -> dict[str, Any]:
+    """model_get's camelCase inputSpec as the call's snake_case dict (for sklearn_convert.model_input_of)."""
     text = shown.get("text")
     return {
         "n_features": shown["nFeatures"], "sparse": shown["sparse"], "min_value": shown["minValue"],
