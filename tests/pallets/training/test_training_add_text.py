@@ -60,3 +60,13 @@ def test_add_text_fails_for_a_numeric_model_and_add_data_for_a_text_model(rt) ->
     numeric, text = setup(rt), text_model(rt)
     assert_noop(rt.call("bob", f"{T}.add_text", model=numeric, text=DOC, label=1), Training.BadData)
     assert_noop(rt.call("bob", f"{T}.add_data", model=text, features=[1, 2], label=1), Training.BadData)
+
+
+def test_text_calls_and_event_come_after_the_existing_ones() -> None:
+    """Stored events carry their index and extrinsics their call index: adding text support must not
+    move the existing ones (it would change every stored event and so every state root)."""
+    events = [Training.ConfigSet, Training.DataAdded, Training.Refunded, Training.Taken, Training.TextAdded]
+    assert [e.index for e in events] == [0, 1, 2, 3, 4]
+    calls = {name: spec.index for name, spec in Training.call_specs.items()}
+    assert [calls[n] for n in ("set_config", "add_data", "add_batch", "refund", "report")] == [0, 1, 2, 3, 4]
+    assert [calls[n] for n in ("add_text", "refund_text", "report_text")] == [10, 11, 12]
