@@ -1,5 +1,5 @@
 """Benchmark: scikit-learn models brought on chain. Each supported estimator is fitted on scikit-learn's
-bundled iris, wine, breast_cancer and digits sets (70 % of the rows), imported into a real dev node
+bundled iris, wine, breast_cancer and digits sets and on make_gaussian_quantiles (70 % of the rows), imported into a real dev node
 (`client.onboarding.import_estimator`: convert, upload, register) and asked for the other 30 % through
 `cmu model predict --file rows.csv --json` (the CLI, over the node's RPC); agreement = the share of those
 rows whose chain label equals sklearn's `predict`. A text pipeline (HashingVectorizer + SGDClassifier on
@@ -37,7 +37,7 @@ from client.rpc import Client  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
 from scenarios.textdata import corpus  # noqa: E402
 
-DATASETS = ("iris", "wine", "breast_cancer", "digits")
+DATASETS = ("iris", "wine", "breast_cancer", "digits", "gaussian_quantiles")
 LISTENING = re.compile(r"RPC listening on (http://127\.0\.0\.1:\d+)")
 
 
@@ -71,7 +71,11 @@ def split(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sklearn import datasets
     from sklearn.model_selection import train_test_split
 
-    x, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    if name == "gaussian_quantiles":  # generated (seeded), shifted to non-negative values for the NBs
+        x, y = datasets.make_gaussian_quantiles(n_samples=600, n_features=6, n_classes=3, random_state=2)
+        x = np.clip(x + 8.0, 0.0, None)
+    else:
+        x, y = getattr(datasets, f"load_{name}")(return_X_y=True)
     parts = train_test_split(np.asarray(x, dtype=np.float64), y, test_size=0.3, random_state=0, stratify=y)
     return parts[0], parts[1], parts[2], parts[3]
 
