@@ -1,12 +1,12 @@
-"""Benchmark: scikit-learn models brought on chain. Each supported estimator is fitted on scikit-learn's
-bundled iris, wine, breast_cancer and digits sets and on make_gaussian_quantiles (70 % of the rows),
-imported into a real dev node (`client.onboarding.import_estimator`: convert, upload, register), asked
-for the other 30 % through `cmu model predict --file rows.csv --json` (the CLI, over the node's RPC);
-agreement = the share of those rows whose chain label equals sklearn's `predict`. A text pipeline (HashingVectorizer + SGDClassifier on
-generated reviews, seed 11) is checked the same way with documents. Then a 4 MiB artifact is uploaded
-through `client.models.upload_artifact` on a dev node with the default seal (or --upload-seal).
-The tests use other data (make_classification, make_blobs, reviews of other seeds).
-Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
+"""Benchmark: scikit-learn models brought on chain. Each supported estimator is fitted on 70 % of
+scikit-learn's bundled iris, wine, breast_cancer and digits sets and of make_gaussian_quantiles, imported
+into a real dev node (`client.onboarding.import_estimator`: convert, upload, register) and asked for the
+other 30 % through `cmu model predict --file rows.csv --json` (the CLI, over the node's RPC); agreement
+is the share of those rows whose chain label equals sklearn's `predict`. A text pipeline
+(HashingVectorizer + SGDClassifier on generated reviews, seed 11) is checked the same way with documents.
+Then a 4 MiB artifact is uploaded through `client.models.upload_artifact` on a dev node with the default
+seal (or --upload-seal). The onboarding tests use other data (make_classification, make_blobs, reviews
+of other seeds). Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
 """
 
 from __future__ import annotations
