@@ -4,8 +4,8 @@ into a real dev node (`client.onboarding.import_estimator`: convert, upload, reg
 other 30 % through `cmu model predict --file rows.csv --json` (the CLI, over the node's RPC); agreement
 is the share of those rows whose chain label equals sklearn's `predict`. A text pipeline
 (HashingVectorizer + SGDClassifier on generated reviews, seed 11) is checked the same way with documents.
-Then a 4 MiB artifact is uploaded through `client.models.upload_artifact` on a dev node with the default
-seal (or --upload-seal). The onboarding tests use other data (make_classification, make_blobs, reviews
+Then a 4 MiB artifact is uploaded through `client.models.upload_artifact` on a `--dev` node as it starts
+by default (or with --upload-seal). The onboarding tests use other data (make_classification, make_blobs, reviews
 of other seeds). Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
 """
 
@@ -81,9 +81,10 @@ def split(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 @contextmanager
-def dev_node(seal: str) -> Iterator[str]:
-    """A dev node on a free loopback port (throw-away database); its RPC url."""
-    command = [sys.executable, str(REPO / "node.py"), "--dev", "--tmp", "--rpc-port", "0", "--seal", seal,
+def dev_node(seal: str | None) -> Iterator[str]:
+    """A dev node on a free loopback port (throw-away database; `seal` None: the dev default); its url."""
+    sealing = [] if seal is None else ["--seal", seal]
+    command = [sys.executable, str(REPO / "node.py"), "--dev", "--tmp", "--rpc-port", "0", *sealing,
                "--no-prometheus"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -157,7 +158,7 @@ def text_agreement(url: str, chain: Chain, work: Path) -> float:
     return found
 
 
-def upload_seconds(seal: str) -> float:
+def upload_seconds(seal: str | None) -> float:
     """Seconds to upload 4 MiB of fresh bytes through client.models.upload_artifact."""
     data = os.urandom(4 * 1024 * 1024)
     with dev_node(seal) as url, Client(url, timeout=120) as client:
@@ -169,7 +170,7 @@ def upload_seconds(seal: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--upload-seal", default="interval:2000", help="the upload node's seal (dev default)")
+    parser.add_argument("--upload-seal", default=None, help="the upload node's --seal (default: the dev default)")
     parser.add_argument("--skip-upload", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
