@@ -5,8 +5,8 @@ other 30 % through `cmu model predict --file rows.csv --json` (the CLI, over the
 is the share of those rows whose chain label equals sklearn's `predict`. A text pipeline
 (HashingVectorizer + SGDClassifier on generated reviews, seed 11) is checked the same way with documents.
 Then a 4 MiB artifact is uploaded through `client.models.upload_artifact` on a `--dev` node as it starts
-by default (or with --upload-seal). The onboarding tests use other data (make_classification, make_blobs, reviews
-of other seeds). Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
+by default (or with --upload-seal). The onboarding tests use other data (make_classification,
+make_blobs, reviews of other seeds). Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def upload_seconds(seal: str | None) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--upload-seal", default=None, help="the upload node's --seal (default: the dev default)")
+    parser.add_argument("--upload-seal", default=None, help="the upload node's --seal (default: --dev's)")
     parser.add_argument("--skip-upload", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
