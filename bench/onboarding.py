@@ -6,7 +6,8 @@ is the share of those rows whose chain label equals sklearn's `predict`. A text 
 (HashingVectorizer + SGDClassifier on generated reviews, seed 11) is checked the same way with documents.
 Then a 4 MiB artifact is uploaded through `client.models.upload_artifact` on a `--dev` node as it starts
 by default (or with --upload-seal). The onboarding tests use other data (make_classification,
-make_blobs, reviews of other seeds). Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
+make_blobs, reviews of other seeds).
+Last line: agreement_min=<x> estimators=<n> datasets=<n> upload_4mib_s=<n>
 """
 
 from __future__ import annotations
