@@ -28,9 +28,9 @@ from client.chain import Chain  # noqa: E402
 from client.models import _event_field, _watch, upload_artifact  # noqa: E402
 from client.rpc import Client  # noqa: E402
 from models import SCALE, InputSpec, get_kind  # noqa: E402
-from pallets.model_registry import query  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
 from runtime.testing import build_runtime  # noqa: E402
+from service.rpc_views import model_registry as query  # noqa: E402
 
 FEATURES, LABELS = 1_000, 10
 

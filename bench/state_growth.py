@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from pallets.balances import Balances
 from pallets.system import AccountInfo
 from runtime.crypto import Keypair, blake2_256, dev_keypair
 from runtime.executive import META_HEAD, Runtime
@@ -41,8 +42,8 @@ def populate(runtime: Runtime, accounts: int) -> list[Keypair]:
     for start in range(0, len(ids), CHUNK):
         for who in ids[start : start + CHUNK]:
             runtime.system.set_account_info(who, AccountInfo(0, TOKEN, 0))
-        total = runtime.balances.total_issuance.get() + TOKEN * len(ids[start : start + CHUNK])
-        runtime.balances.total_issuance.set(total)
+        total = runtime.pallet(Balances).total_issuance.get() + TOKEN * len(ids[start : start + CHUNK])
+        runtime.pallet(Balances).total_issuance.set(total)
         state_root, nodes = runtime.trie.update(runtime.overlay.changes())
         puts, deletes = runtime.overlay.backend_ops()
         runtime.backend.write(puts + nodes, deletes)

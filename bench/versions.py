@@ -26,7 +26,6 @@ from models import SCALE  # noqa: E402
 from pallets.model_registry import ModelRegistry  # noqa: E402
 from pallets.model_registry.types import InputSpec  # noqa: E402
 from pallets.versioning import Versioning  # noqa: E402
-from pallets.versioning.cache import WEIGHTS  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
 from runtime.executive import Runtime  # noqa: E402
 from runtime.extrinsic import sign_extrinsic  # noqa: E402
@@ -94,8 +93,7 @@ class Bench:
         pending = builder.finish(alice)
         rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=True))
         self.chaindb.advance(pending.header, finalize=True)
-        self.reader.head = pending.header
-        self.reader.trie.set_root(pending.header.state_root)
+        self.reader.view(pending.header)
 
 
 def register(bench: Bench) -> None:
@@ -131,7 +129,7 @@ def stored_bytes(backend: LevelDBBackend) -> tuple[int, int]:
 def time_predict(bench: Bench, version: int, rng: np.random.Generator, *, cold: bool) -> float:
     row = {int(f): int(SCALE) for f in rng.choice(FEATURES, size=NONZEROS, replace=False)}
     if cold:
-        WEIGHTS.clear()
+        bench.reader.pallet(ModelRegistry).weights.clear()
     started = time.perf_counter()
     answer = version_api.predict(bench.reader, 0, [row], True, version)
     elapsed = (time.perf_counter() - started) * 1000

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from client import commands
 from client.chain import Chain
 from client.errors import ArgumentError, ClientError, NodeUnreachable
+from client.extensions import add_extension_commands
 from client.model_commands import add_model_commands
 from client.output import Output
 from client.rpc import DEFAULT_URL, Client
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     rpc.set_defaults(handler=commands.cmd_rpc)
     add_model_commands(sub, common)
     add_training_commands(sub, common)
+    add_extension_commands(sub, common)
     return parser
 
 

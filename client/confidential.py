@@ -1,6 +1,6 @@
 """Confidential models, client side: encrypt weights under a fresh data key (SecretBox), seal that key to
 each holder's X25519 key (SealedBox, converted from their ed25519 account key), publish, share, and
-predict locally after a verified download. Format: pallets/access/envelope.py.
+predict locally after a verified download. Format: formats/envelope.py.
 
 The node never sees a data key or plaintext weights; these functions run only on the key holders' side.
 """
@@ -18,8 +18,8 @@ import nacl.utils
 from client import models
 from client.chain import Chain, from_hex, hex_of
 from client.errors import ClientError
-from pallets.access import envelope
-from pallets.model_registry.query import QueryError, as_batch, predict_rows
+from formats import envelope
+from formats.predictions import QueryError, as_batch, predict_rows
 from runtime.crypto import Keypair
 
 
@@ -115,7 +115,8 @@ def predict_local(
     """Download the model's weights (verified against the chain), decrypt them when the model is
     confidential (with this account's posted key) and predict here, with the node's own code."""
     from client.onboarding import spec_from_json
-    from client.sklearn_convert import LOGISTIC_TASK, model_input_of
+    from client.sklearn_convert import model_input_of
+    from formats.predictions import LOGISTIC_TASK
     from models import ModelError, get_kind
 
     info = chain.client.request("model_get", [model])

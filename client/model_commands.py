@@ -18,7 +18,7 @@ from client.onboarding_commands import add_onboarding_commands
 from client.output import Output, table
 from client.signer import load_signer
 from client.version_commands import add_version_commands, version_selector
-from pallets.access import envelope
+from formats import envelope
 
 VERSION_HELP = "version number or channel (default: stable when set, else latest)"
 

@@ -5,7 +5,7 @@ against the state root of a header fetched separately (never the root the answer
 and every chunk must be the values that proof proves, and the reassembled bytes must hash to the
 artifact root. Anything else raises DownloadRefused (ArtifactMismatch for bytes that don't hash).
 
-Given a signer, predictions and downloads are signed queries (pallets/access/signed_query.py): the way
+Given a signer, predictions and downloads are signed queries (formats/signed_query.py): the way
 a Reader of a permissioned model proves who asks. Every page of a download is signed afresh.
 """
 
@@ -19,11 +19,9 @@ from typing import Any
 
 from client.chain import Chain, Receipt, from_hex, hex_of
 from client.errors import ClientError, TransactionFailed
-from pallets.access import signed_query
-from pallets.model_registry import artifact as art
-from pallets.model_registry.types import Manifest
+from formats import artifact as art
+from formats import signed_query
 from runtime.crypto import Keypair, blake2_256
-from runtime.errors import CodecError
 from runtime.trie import ProofError, verify_proof_multi
 from runtime.types import decode
 
@@ -145,10 +143,10 @@ def download_artifact(
     root = from_hex(first["root"], "artifact root")
     rebuilt = first.get("manifestKey") is None
     if first.get("versionKey") is not None:
-        _check_version_record(first, state_root, root, required=rebuilt)
+        _check_version_record(chain, first, state_root, root, required=rebuilt)
     pieces, page = [], first
     while True:
-        pieces.extend(_rebuilt_page(page) if rebuilt else _verified_page(page, state_root, root))
+        pieces.extend(_rebuilt_page(page) if rebuilt else _verified_page(chain, page, state_root, root))
         if len(pieces) >= int(page["chunkCount"]):
             break
         pinned = int(first["version"]) if isinstance(ref, int) and "version" in first else version
@@ -164,11 +162,12 @@ def download_artifact(
     return Download(root, data, block_hash, state_root)
 
 
-def _check_version_record(page: dict[str, Any], state_root: bytes, root: bytes, *, required: bool) -> None:
+def _check_version_record(
+    chain: Chain, page: dict[str, Any], state_root: bytes, root: bytes, *, required: bool
+) -> None:
     """The version record proven under `state_root` names `root` (required for rebuilt bytes, which
-    have no stored manifest: the record's root is then all that vouches for them)."""
-    from pallets.versioning.types import VersionRecord
-
+    have no stored manifest: the record's root is then all that vouches for them). The record is decoded
+    with the chain's own metadata (Versioning.versions), not with pallet code."""
     key = from_hex(page["versionKey"], "version key")
     proof = [from_hex(node, "proof node") for node in page["proof"]]
     try:
@@ -179,11 +178,8 @@ def _check_version_record(page: dict[str, Any], state_root: bytes, root: bytes, 
         if required:
             raise DownloadRefused("no version record in the state of that block vouches for these bytes")
         return
-    try:
-        record: VersionRecord = decode(VersionRecord, raw)
-    except CodecError as exc:
-        raise DownloadRefused(f"the proven version record does not decode: {exc}") from exc
-    if record.artifact != root or record.number != int(page["version"]):
+    record = _proven_value(chain, "Versioning.versions", raw, "version record")
+    if record.get("artifact") != hex_of(root) or record.get("number") != int(page["version"]):
         raise DownloadRefused("the proven version record names another artifact root or version")
 
 
@@ -192,7 +188,18 @@ def _rebuilt_page(page: dict[str, Any]) -> list[bytes]:
     return [from_hex(c, "chunk") for c in page["chunks"]]
 
 
-def _verified_page(page: dict[str, Any], state_root: bytes, root: bytes) -> list[bytes]:
+def _proven_value(chain: Chain, item: str, raw: bytes, what: str) -> dict[str, Any]:
+    """A proven storage value decoded with the chain's metadata (DownloadRefused if it does not decode)."""
+    try:
+        value = chain.metadata.decode_storage(item, raw)
+    except ClientError as exc:
+        raise DownloadRefused(f"the proven {what} does not decode: {exc}") from exc
+    if not isinstance(value, dict):
+        raise DownloadRefused(f"the proven {what} is not a record")
+    return value
+
+
+def _verified_page(chain: Chain, page: dict[str, Any], state_root: bytes, root: bytes) -> list[bytes]:
     """The chunks of one page, each proven under `state_root` and matching the proven manifest."""
     keys = [from_hex(page["manifestKey"], "manifest key")] + [
         from_hex(k, "chunk key") for k in page["chunkKeys"]
@@ -207,17 +214,18 @@ def _verified_page(page: dict[str, Any], state_root: bytes, root: bytes) -> list
     manifest_raw = proven[keys[0]]
     if manifest_raw is None:
         raise DownloadRefused(f"artifact 0x{root.hex()} is not in the state of that block")
+    manifest = _proven_value(chain, "ModelRegistry.artifacts", manifest_raw, "manifest")
     try:
-        manifest: Manifest = decode(Manifest, manifest_raw)
-    except CodecError as exc:
+        size, hashes = int(manifest["size"]), [from_hex(h, "chunk hash") for h in manifest["chunks"]]
+    except (KeyError, TypeError, ValueError, ClientError) as exc:
         raise DownloadRefused(f"the proven manifest does not decode: {exc}") from exc
-    if art.root_of_hashes(manifest.size, manifest.chunks) != root:
+    if art.root_of_hashes(size, hashes) != root:
         raise DownloadRefused("the proven manifest does not belong to this artifact root")
-    return _page_chunks(page, keys[1:], proven, manifest)
+    return _page_chunks(page, keys[1:], proven, hashes)
 
 
 def _page_chunks(
-    page: dict[str, Any], keys: list[bytes], proven: dict[bytes, bytes | None], manifest: Manifest
+    page: dict[str, Any], keys: list[bytes], proven: dict[bytes, bytes | None], manifest_chunks: list[bytes]
 ) -> list[bytes]:
     start = int(page["start"])
     chunks = [from_hex(c, "chunk") for c in page["chunks"]]
@@ -225,7 +233,7 @@ def _page_chunks(
         raise DownloadRefused("the answer's chunks and keys do not line up")
     for offset, (chunk, key) in enumerate(zip(chunks, keys, strict=True)):
         index = start + offset
-        expected = manifest.chunks[index] if index < len(manifest.chunks) else None
+        expected = manifest_chunks[index] if index < len(manifest_chunks) else None
         if expected is None or blake2_256(chunk) != expected or proven.get(key) is None:
             raise DownloadRefused(f"chunk {index} does not match the manifest proven on chain")
         if decode(bytes, proven[key] or b"") != chunk:  # the proven state value is the encoded chunk

@@ -19,13 +19,13 @@ import numpy as np
 from client import models
 from client.chain import Chain, hex_of
 from client.sklearn_convert import (
-    LOGISTIC_TASK,
     Converted,
     NotJoblib,
     UnsupportedOption,
     convert,
     model_input_of,
 )
+from formats.predictions import LOGISTIC_TASK
 from models import SCALE, get_kind
 from models.weights import Weights
 from runtime.crypto import Keypair

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from client.errors import ClientError
+from formats.predictions import LOGISTIC_TASK
 from models import SCALE, InputSpec, get_kind
 from models.fixed import LN_BOUND
 from models.inputs import ModelInput
@@ -32,7 +33,6 @@ from models.spec import MAX_ABS_VALUE
 from models.text import DEFAULT_PATTERN, MAX_TEXT_BYTES, TOKEN_PATTERNS, TextFeaturizer
 from models.weights import Weights, frozen
 
-LOGISTIC_TASK = "classification/logistic"
 LINEAR = ("LogisticRegression", "Perceptron", "SGDClassifier", "LinearSVC", "RidgeClassifier")
 SCALERS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler")
 SUPPORTED = (*LINEAR, "MultinomialNB", "BernoulliNB", "NearestCentroid", *SCALERS, "HashingVectorizer")

@@ -1,9 +1,8 @@
-"""From extrinsic bytes to an applied call: decode, check (each failure named), charge, dispatch, refund.
+"""From extrinsic bytes to a checked extrinsic: decode, then check against state (each failure named).
 
-The way of one extrinsic: decode_extrinsic (format, call, arguments) -> check_signed (genesis, era,
-signature, nonce, resources, fee) -> apply_extrinsic: nonce and fee are charged outside the call's storage
-layer, the call runs inside one (rolled back on DispatchError), unused weight is refunded, the fee goes
-to the block author, and ExtrinsicSuccess or ExtrinsicFailed closes the extrinsic's events.
+decode_extrinsic (format, call, arguments; calls inside arguments, as sudo's, are decoded here too) ->
+check_extrinsic (genesis, era, signature, nonce, resources, the fee it will be charged). Nothing here
+writes state; runtime/stf.py applies what passed.
 """
 
 from __future__ import annotations
@@ -13,16 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from pallets.system.pallet import AccountInfo
-from runtime import codec, crypto
+from runtime import codec, crypto, fees
 from runtime.errors import (
     BadArguments,
     BadFormat,
     BadOriginKind,
     BadSignature,
-    CannotPayFees,
     CodecError,
-    DispatchError,
     ExhaustsResources,
     ExpiredEra,
     ExtrinsicTooLong,
@@ -34,8 +30,9 @@ from runtime.errors import (
     WrongGenesis,
 )
 from runtime.extrinsic import IMMORTAL_ERA, INHERENT_VERSION, MAX_SIGNED_PAYLOAD, SIGNED_VERSION, Era
-from runtime.pallet import NONE, NONE_ORIGIN, Call, Origin, PostInfo
-from runtime.types import U64_MAX, AccountId
+from runtime.frame_system import AccountInfo
+from runtime.pallet import NONE, Call
+from runtime.types import CALL_SCHEMA, U64_MAX, AccountId
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime
@@ -72,7 +69,12 @@ class Checked:
     extrinsic: Extrinsic
     weight: int
     fee: int
-    account_nonce: int
+    account: AccountInfo  # the signer's record when checked (what the fee is withdrawn from)
+
+    @property
+    def account_nonce(self) -> int:
+        """The signer's next nonce when checked."""
+        return self.account.nonce
 
     @property
     def is_future(self) -> bool:
@@ -115,7 +117,7 @@ def decode_extrinsic(rt: Runtime, data: bytes) -> Extrinsic:
     if version == SIGNED_VERSION and len(wire) == 8:
         return _decode_signed(rt, data, wire)
     if version == INHERENT_VERSION and len(wire) == 2:
-        call = rt.decode_call(wire[1])
+        call = decode_call_wire(rt, wire[1])
         if call.spec.origin != NONE:
             raise BadOriginKind(f"{call.spec.full_name} cannot be sent unsigned")
         return Extrinsic(data=data, call=call, call_wire=wire[1])
@@ -134,7 +136,7 @@ def _decode_signed(rt: Runtime, data: bytes, wire: list[Any]) -> Extrinsic:
         raise BadFormat("nonce is u32 and tip is u64")
     if type(tag) is not bytes or len(tag) != 4:
         raise BadFormat("the genesis tag is 4 bytes")
-    call = rt.decode_call(call_wire)
+    call = decode_call_wire(rt, call_wire)
     if call.spec.origin == NONE:
         raise BadOriginKind(f"{call.spec.full_name} is an inherent and cannot be signed")
     return Extrinsic(
@@ -160,7 +162,8 @@ def decode_call_wire(rt: Runtime, wire: Any) -> Call:
     decoded = []
     for name, conv, value in zip(spec.arg_names, spec.converters, args, strict=True):
         try:
-            decoded.append(conv.from_wire(value))
+            nested = conv.schema is CALL_SCHEMA  # a call as argument (sudo's): decoded by this runtime
+            decoded.append(decode_call_wire(rt, value) if nested else conv.from_wire(value))
         except (CodecError, InvalidExtrinsic) as exc:
             raise BadArguments(f"{spec.full_name}: argument {name!r}: {exc}") from exc
     return Call(spec, tuple(decoded))
@@ -169,8 +172,26 @@ def decode_call_wire(rt: Runtime, wire: Any) -> Call:
 # --- checks against state ---------------------------------------------------------------------------
 
 
-def check_signed(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bool = False) -> Checked:
-    """Every validity check of a signed extrinsic for block `number`, each failure a named error."""
+def check_extrinsic(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bool = False) -> Checked:
+    """Every validity check of a signed extrinsic for block `number`, each failure a named error. The fee
+    is computed here and charged by runtime/stf.py (whose withdraw_fee refuses what cannot be paid)."""
+    signer = xt.signer
+    if signer is None:
+        raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
+    _check_signature(rt, xt, signer, number)
+    account = rt.system.account_info(signer)
+    account_nonce = account.nonce
+    if xt.nonce < account_nonce:
+        raise StaleNonce(f"nonce {xt.nonce} was used; the next is {account_nonce}")
+    if xt.nonce > account_nonce and not allow_future:
+        raise FutureNonce(f"nonce {xt.nonce} is ahead of the next nonce {account_nonce}")
+    weight = rt.fees.extrinsic_base_weight + xt.call.weight()
+    if weight > rt.fees.max_block_weight or xt.length > rt.fees.max_block_length:
+        raise ExhaustsResources(f"weight {weight} or length {xt.length} can never fit in a block")
+    return Checked(xt, weight, fees.fee_for(rt.fees, xt.length, weight, xt.tip), account)
+
+
+def _check_signature(rt: Runtime, xt: Extrinsic, signer: AccountId, number: int) -> None:
     if xt.genesis_tag != rt.genesis_hash[:4]:
         raise WrongGenesis(f"made for the chain with genesis tag 0x{xt.genesis_tag.hex()}")
     birth_hash = _era_birth_hash(rt, xt.era, number)
@@ -188,24 +209,8 @@ def check_signed(rt: Runtime, xt: Extrinsic, number: int, *, allow_future: bool 
     )
     if len(payload) > MAX_SIGNED_PAYLOAD:
         payload = crypto.blake2_256(payload)
-    signer = xt.signer
-    if signer is None or not _verify(signer, payload, xt.signature):
+    if not _verify(signer, payload, xt.signature):
         raise BadSignature("the signature does not match the sender and payload")
-    info: AccountInfo = rt.system.account_info(signer)
-    if xt.nonce < info.nonce:
-        raise StaleNonce(f"nonce {xt.nonce} was used; the next is {info.nonce}")
-    if xt.nonce > info.nonce and not allow_future:
-        raise FutureNonce(f"nonce {xt.nonce} is ahead of the next nonce {info.nonce}")
-    weight = rt.fees.extrinsic_base_weight + xt.call.weight()
-    if weight > rt.fees.max_block_weight or xt.length > rt.fees.max_block_length:
-        raise ExhaustsResources(f"weight {weight} or length {xt.length} can never fit in a block")
-    fee = compute_fee(rt, xt.length, weight, xt.tip)
-    if info.free < fee:
-        raise CannotPayFees(f"fee {fee} exceeds the free balance {info.free}")
-    if info.free + info.held - fee < rt.balances.EXISTENTIAL_DEPOSIT:
-        # Keep-alive, as FRAME's fee payment: a fee may not leave the account below the existential deposit.
-        raise CannotPayFees(f"fee {fee} would leave the account below the existential deposit")
-    return Checked(xt, weight, fee, info.nonce)
 
 
 def _era_birth_hash(rt: Runtime, era: Era, number: int) -> bytes:
@@ -221,76 +226,3 @@ def _era_birth_hash(rt: Runtime, era: Era, number: int) -> bytes:
     if birth_hash is None:
         raise ExpiredEra(f"the hash of birth block {era.birth} is no longer kept")
     return birth_hash
-
-
-def compute_fee(rt: Runtime, length: int, weight: int, tip: int) -> int:
-    """base + per_byte * length + per_weight * weight + tip."""
-    fees = rt.fees
-    return fees.base + fees.per_byte * length + fees.per_weight * weight + tip
-
-
-# --- applying ---------------------------------------------------------------------------------------
-
-
-def apply_signed(rt: Runtime, checked: Checked, index: int) -> ApplyResult:
-    """Charge nonce and fee, dispatch in a storage layer, refund unused weight, pay the author."""
-    xt = checked.extrinsic
-    signer = xt.signer
-    if signer is None:
-        raise BadFormat("apply_signed needs a signed extrinsic")
-    used = rt.system.block_weight.get()
-    if used + checked.weight > rt.fees.max_block_weight:
-        raise ExhaustsResources(f"block weight {used} + {checked.weight} exceeds the limit")
-    info = rt.system.account_info(signer)
-    rt.system.set_account_info(
-        signer, dataclasses.replace(info, nonce=info.nonce + 1, free=info.free - checked.fee)
-    )
-    # The extrinsic's base weight is always charged; only the call's unused weight is refunded.
-    base = rt.fees.extrinsic_base_weight
-    error, message, call_weight = dispatch(rt, xt.call, Origin.signed(signer), checked.weight - base)
-    actual = base + call_weight
-    refund = (checked.weight - actual) * rt.fees.per_weight
-    fee = checked.fee - refund
-    if refund:
-        rt.balances.deposit(signer, refund)
-    rt.balances.deposit(rt.author, fee)
-    rt.system.block_weight.set(used + actual)
-    _close_extrinsic(rt, error, message, actual, fee)
-    return ApplyResult(crypto.blake2_256(xt.data), error, message, actual, fee)
-
-
-def apply_inherent(rt: Runtime, xt: Extrinsic) -> ApplyResult:
-    """Dispatch an inherent (origin none, no fee); its failure makes the block invalid."""
-    weight = xt.call.weight()
-    error, message, actual = dispatch(rt, xt.call, NONE_ORIGIN, weight)
-    if error is not None:
-        return ApplyResult(crypto.blake2_256(xt.data), error, message, actual, 0)
-    rt.system.block_weight.set(rt.system.block_weight.get() + actual)
-    _close_extrinsic(rt, None, "", actual, 0)
-    return ApplyResult(crypto.blake2_256(xt.data), None, "", actual, 0)
-
-
-def dispatch(rt: Runtime, call: Call, origin: Origin, weight: int) -> tuple[str | None, str, int]:
-    """Run a call in its own storage layer: (error name or None, message, actual weight)."""
-    overlay = rt.overlay
-    mark = len(rt.events)
-    overlay.begin()
-    try:
-        post = call.spec.function(rt.pallet_by_name(call.spec.pallet), origin, *call.args)
-    except DispatchError as exc:
-        overlay.rollback()
-        del rt.events[mark:]
-        return exc.error_name(), str(exc) or exc.describe(), weight
-    overlay.commit()
-    actual = weight
-    if isinstance(post, PostInfo) and post.actual_weight is not None:
-        actual = min(weight, max(0, int(post.actual_weight)))
-    return None, "", actual
-
-
-def _close_extrinsic(rt: Runtime, error: str | None, message: str, weight: int, fee: int) -> None:
-    system = rt.system
-    if error is None:
-        rt.deposit_event(system.ExtrinsicSuccess(weight=weight, fee=fee))
-    else:
-        rt.deposit_event(system.ExtrinsicFailed(error=error, message=message, weight=weight, fee=fee))

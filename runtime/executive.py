@@ -1,9 +1,10 @@
-"""The executive: assembles a runtime from a chain spec and runs blocks through it.
+"""The executive: assembles a runtime from a chain spec and holds its state between blocks.
 
-Building:  new_block() -> BlockBuilder: initialize, timestamp inherent, push(extrinsic)..., finish(seal)
-Importing: import_block(block) recomputes everything and refuses a mismatch with InvalidBlock
-Both end in a PendingBlock; commit() writes its state changes, trie nodes, head and any caller extras
-(the node's block records) in ONE backend write batch, so a crash leaves the old head or the new one.
+Building:  new_block() -> BlockBuilder: begin_block, timestamp inherent, push(extrinsic)..., finish(seal)
+Importing: import_block(block) -> stf.apply_block, which recomputes everything (InvalidBlock on a mismatch)
+Both run the functions of runtime/stf.py and end in a PendingBlock; commit() writes its state changes,
+trie nodes, head and any caller extras (the node's block records) in ONE backend write batch, so a crash
+leaves the old head or the new one. Readers follow the chain with view(header).
 """
 
 from __future__ import annotations
@@ -15,27 +16,22 @@ from typing import Any, TypeVar
 import msgpack
 import pluggy
 
-from pallets.balances import Balances
-from pallets.system import System
 from runtime import dispatch as dispatching
+from runtime import fees, stf
 from runtime.block import ZERO_HASH, Block, Header, extrinsics_root
-from runtime.crypto import Keypair, verify
-from runtime.errors import (
-    BadArguments,
-    CodecError,
-    ExhaustsResources,
-    InvalidBlock,
-    InvalidExtrinsic,
-    PalletError,
-)
-from runtime.extrinsic import encode_inherent
+from runtime.crypto import Keypair
+from runtime.errors import BadArguments, CodecError, ExhaustsResources, InvalidExtrinsic, PalletError
+from runtime.frame_system import SYSTEM_PALLET, FrameSystem, as_frame_system
 from runtime.genesis import ChainSpec, resolve_pallets
-from runtime.hookspecs import PROJECT, RuntimeHooks
+from runtime.hookspecs import PROJECT, RuntimeHooks, TransactionPaymentHooks
 from runtime.pallet import Call, Event, Origin, Pallet
+from runtime.stf import PHASE_FINALIZATION as PHASE_FINALIZATION
+from runtime.stf import PHASE_INITIALIZATION, BlockEnv
+from runtime.stf import PendingBlock as PendingBlock
 from runtime.storage.backend import Backend
 from runtime.storage.overlay import Overlay
 from runtime.trie import StateTrie
-from runtime.types import CALL_DECODER, AccountId
+from runtime.types import AccountId
 
 P = TypeVar("P", bound=Pallet)
 
@@ -43,8 +39,6 @@ META_HEAD = b"M:head"
 META_GENESIS = b"M:genesis"
 META_SPEC = b"M:spec"
 TRIE_PREFIX = b"T"
-PHASE_INITIALIZATION = -1
-PHASE_FINALIZATION = -2
 ZERO_ACCOUNT = AccountId(bytes(32))
 
 
@@ -67,23 +61,6 @@ class RuntimeVersion:
         }
 
 
-@dataclasses.dataclass
-class PendingBlock:
-    """An executed block not yet written: its header, block, results and the writes to make."""
-
-    header: Header
-    block: Block | None
-    results: list[dispatching.ApplyResult]
-    events: list[tuple[int, Event]]
-    puts: list[tuple[bytes, bytes]]
-    deletes: list[bytes]
-
-    @property
-    def hash(self) -> bytes:
-        """The block hash."""
-        return self.header.hash()
-
-
 class Runtime:
     """A chain's state-transition function bound to one backend."""
 
@@ -104,17 +81,15 @@ class Runtime:
         self.events: list[tuple[int, Event]] = []
         self.last_events: list[tuple[int, Event]] = []
         self.phase = PHASE_INITIALIZATION
-        self.block_number = 0
-        self.timestamp = 0
-        self.author = ZERO_ACCOUNT
+        self.env = BlockEnv(0, ZERO_HASH, 0, ZERO_ACCOUNT)
         classes = resolve_pallets(spec.pallets, extra=extra_pallets, autoload=autoload)
         self.pallets: list[Pallet] = [cls(self) for cls in classes]
         self._by_class: dict[type[Pallet], Pallet] = {type(p): p for p in self.pallets}
         self._by_name = {p.name: p for p in self.pallets}
         self._by_index = {p.index: p for p in self.pallets}
-        self.system: System = self.pallet(System)
-        self.balances: Balances = self.pallet(Balances)
+        self.system: FrameSystem = as_frame_system(self.pallet_by_name(SYSTEM_PALLET))
         self.hooks = self._register_hooks()
+        self.fee_hooks = fees.FeeHooks(self.hooks)
         self.trie, self.head, self.genesis_hash = self._open_or_build_genesis()
 
     # --- assembly --------------------------------------------------------------------------------
@@ -122,6 +97,7 @@ class Runtime:
     def _register_hooks(self) -> Any:
         manager = pluggy.PluginManager(PROJECT)
         manager.add_hookspecs(RuntimeHooks)
+        manager.add_hookspecs(TransactionPaymentHooks)
         for pallet in self.pallets:
             extra_specs = getattr(type(pallet), "hookspecs", None)
             if extra_specs is not None:
@@ -162,6 +138,23 @@ class Runtime:
         self.overlay.discard()
         return trie, header, genesis_hash
 
+    # --- the block being executed ------------------------------------------------------------------
+
+    @property
+    def block_number(self) -> int:
+        """The number of the block being executed (the head's between blocks)."""
+        return self.env.number
+
+    @property
+    def timestamp(self) -> int:
+        """The timestamp (ms) of the block being executed."""
+        return self.env.timestamp
+
+    @property
+    def author(self) -> AccountId:
+        """The author of the block being executed."""
+        return self.env.author
+
     # --- lookups ---------------------------------------------------------------------------------
 
     def pallet(self, cls: type[P]) -> P:
@@ -191,11 +184,7 @@ class Runtime:
 
     def decode_call(self, wire: Any) -> Call:
         """Decode [pallet, call, [args]] (BadFormat, UnknownCall or BadArguments otherwise)."""
-        token = CALL_DECODER.set(self.decode_call)
-        try:
-            return dispatching.decode_call_wire(self, wire)
-        finally:
-            CALL_DECODER.reset(token)
+        return dispatching.decode_call_wire(self, wire)
 
     def make_call(self, name: str, /, **kwargs: Any) -> Call:
         """A Call from `Pallet.call` and keyword arguments, validated like decoded ones."""
@@ -243,22 +232,12 @@ class Runtime:
 
     def validate_transaction(self, data: bytes) -> dispatching.Checked:
         """Check an extrinsic against the head state for the pool; future nonces are accepted."""
-        self._require_idle()
-        xt = dispatching.decode_extrinsic(self, data)
-        if xt.signer is None:
-            raise InvalidExtrinsic("inherents are made by block authors, not submitted")
-        return dispatching.check_signed(self, xt, self.head.number + 1, allow_future=True)
-
-    def check_extrinsic(self, data: bytes) -> dispatching.Checked:
-        """Check a signed extrinsic against the state of the block being executed."""
-        xt = dispatching.decode_extrinsic(self, data)
-        if xt.signer is None:
-            raise InvalidExtrinsic("an inherent where a signed extrinsic was expected")
-        return dispatching.check_signed(self, xt, self.block_number)
+        self.require_idle()
+        return stf.validate_transaction(self, data, self.head.number + 1)
 
     def dispatch_nested(self, call: Call, origin: Origin) -> str:
         """Dispatch a call from inside another (sudo, batches): "" on success, else the error name."""
-        error, _message, _weight = dispatching.dispatch(self, call, origin, call.weight())
+        error, _message, _weight = stf.dispatch_call(self, call, origin, call.weight())
         return error or ""
 
     # --- blocks ----------------------------------------------------------------------------------
@@ -269,91 +248,12 @@ class Runtime:
 
     def import_block(self, block: Block) -> PendingBlock:
         """Execute a received block and verify every field; InvalidBlock leaves the state untouched."""
-        self._require_idle()
-        header = block.header
-        self._check_seal(block)
-        try:
-            self._initialize(header.number, header.parent_hash, header.timestamp, header.author)
-            results = self._apply_block_extrinsics(block)
-            pending = self._finalize(block.extrinsics, results, block)
-            _compare_headers(header, pending.header)
-        except BaseException:
-            self.discard()
-            raise
-        return pending
-
-    def _check_seal(self, block: Block) -> None:
-        header = block.header
-        if header.parent_hash != self.head.hash():
-            raise InvalidBlock(
-                f"parent 0x{header.parent_hash.hex()} is not the head 0x{self.head.hash().hex()}"
-            )
-        if header.number != self.head.number + 1:
-            raise InvalidBlock(f"number {header.number} does not follow the head {self.head.number}")
-        self.system.check_author(header.author)
-        if not verify(header.author, header.hash(), block.seal):
-            raise InvalidBlock("the seal is not the author's signature of the header")
-
-    def _apply_block_extrinsics(self, block: Block) -> list[dispatching.ApplyResult]:
-        if not block.extrinsics:
-            raise InvalidBlock("a block starts with the timestamp inherent")
-        length = sum(len(data) for data in block.extrinsics)
-        if length > self.fees.max_block_length:  # the limit BlockBuilder.push enforces
-            raise InvalidBlock(f"extrinsics of {length} bytes exceed the block length limit")
-        results = []
-        for index, data in enumerate(block.extrinsics):
-            self.phase = index
-            try:
-                results.append(self._apply_one(index, data, block.header.timestamp))
-            except InvalidExtrinsic as exc:
-                raise InvalidBlock(f"extrinsic {index}: {exc.code}: {exc}") from exc
-        return results
-
-    def _apply_one(self, index: int, data: bytes, timestamp: int) -> dispatching.ApplyResult:
-        if index == 0:
-            xt = dispatching.decode_extrinsic(self, data)
-            expected = self.timestamp_inherent(timestamp)
-            if data != expected:
-                raise InvalidBlock("extrinsic 0 must be System.set_timestamp of the header's timestamp")
-            result = dispatching.apply_inherent(self, xt)
-            if result.error is not None:
-                raise InvalidBlock(f"timestamp inherent failed: {result.error}: {result.message}")
-            return result
-        return dispatching.apply_signed(self, self.check_extrinsic(data), index)
+        self.require_idle()
+        return stf.apply_block(self, block)
 
     def timestamp_inherent(self, timestamp: int) -> bytes:
         """The encoded System.set_timestamp inherent."""
-        spec = self.system.call_specs["set_timestamp"]
-        return encode_inherent([spec.pallet_index, spec.index, [timestamp]])
-
-    def _initialize(self, number: int, parent_hash: bytes, timestamp: int, author: AccountId) -> None:
-        self.block_number = number
-        self.timestamp = timestamp
-        self.author = author
-        self.events = []
-        self.phase = PHASE_INITIALIZATION
-        self.system.initialize_block(number, parent_hash, author)
-        self.hooks.on_initialize(block_number=number)
-
-    def _finalize(
-        self, extrinsics: Sequence[bytes], results: list[dispatching.ApplyResult], block: Block | None
-    ) -> PendingBlock:
-        self.phase = PHASE_FINALIZATION
-        self.hooks.on_finalize(block_number=self.block_number)
-        self.system.finalize_block(self.encode_events(self.events), len(self.events))
-        previous_root = self.trie.root
-        state_root, nodes = self.trie.update(self.overlay.changes())
-        self.trie.set_root(previous_root)  # the head moves only on commit
-        header = Header(
-            parent_hash=self.head.hash(),
-            number=self.block_number,
-            state_root=state_root,
-            extrinsics_root=extrinsics_root(list(extrinsics)),
-            timestamp=self.timestamp,
-            author=self.author,
-        )
-        puts, deletes = self.overlay.backend_ops()
-        return PendingBlock(header, block, results, list(self.events), puts + nodes, deletes)
+        return stf.timestamp_inherent(self, timestamp)
 
     def commit(self, pending: PendingBlock, extra_puts: Iterable[tuple[bytes, bytes]] = ()) -> None:
         """Write the block's state, trie nodes, head and the caller's records in one atomic batch."""
@@ -371,9 +271,17 @@ class Runtime:
         self.trie.set_root(self.head.state_root)
         self.events = []
 
-    def _require_idle(self) -> None:
+    def require_idle(self) -> None:
+        """RuntimeError while a block is being executed on this runtime (finish or discard it first)."""
         if self.overlay.pending:
             raise RuntimeError("a block is being executed on this runtime; finish or discard it first")
+
+    def view(self, header: Header) -> None:
+        """Read the state as of `header` from now on: for readers (the pool's validator, RPC readers) that
+        share the database with the runtime that commits, whose head moves under them."""
+        self.require_idle()
+        self.head = header
+        self.trie.set_root(header.state_root)
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -396,37 +304,32 @@ class BlockBuilder:
     """Builds the next block: the timestamp inherent first, then pushed extrinsics, then the seal."""
 
     def __init__(self, runtime: Runtime, timestamp: int, author: AccountId) -> None:
-        runtime._require_idle()
+        runtime.require_idle()
         self.runtime = runtime
+        parent = runtime.head
+        self.env = BlockEnv(parent.number + 1, parent.hash(), timestamp, author)
         self.extrinsics: list[bytes] = []
         self.results: list[dispatching.ApplyResult] = []
         self.length = 0
-        parent = runtime.head
-        runtime._initialize(parent.number + 1, parent.hash(), timestamp, author)
-        self._push_inherent(runtime.timestamp_inherent(timestamp))
-
-    def _push_inherent(self, data: bytes) -> None:
-        rt = self.runtime
-        rt.phase = len(self.extrinsics)
-        result = dispatching.apply_inherent(rt, dispatching.decode_extrinsic(rt, data))
-        if result.error is not None:
-            rt.discard()
-            raise InvalidBlock(f"inherent failed: {result.error}: {result.message}")
-        self._record(data, result)
+        inherent = stf.timestamp_inherent(runtime, timestamp)
+        try:
+            stf.begin_block(runtime, self.env)
+            self._record(inherent, stf.apply_timestamp(runtime, self.env, inherent))
+        except BaseException:
+            runtime.discard()
+            raise
 
     def push(self, data: bytes) -> dispatching.ApplyResult:
         """Apply one signed extrinsic; InvalidExtrinsic (or any bug) leaves the block as it was."""
         rt = self.runtime
         if self.length + len(data) > rt.fees.max_block_length:
             raise ExhaustsResources("the block is full (length)")
-        checked = rt.check_extrinsic(data)
         overlay, mark = rt.overlay, len(rt.events)
-        rt.phase = len(self.extrinsics)
         depth = overlay.depth
         overlay.begin()
         try:
-            result = dispatching.apply_signed(rt, checked, rt.phase)
-        except BaseException:  # a bug below: undo every layer it left open (the call's too), re-raise
+            result = stf.apply_extrinsic(rt, self.env, len(self.extrinsics), data)
+        except BaseException:  # refused, or a bug below: undo every layer left open (the call's too)
             while overlay.depth > depth:
                 overlay.rollback()
             del rt.events[mark:]
@@ -442,8 +345,7 @@ class BlockBuilder:
 
     def finish(self, sealer: Keypair | Callable[[bytes], bytes]) -> PendingBlock:
         """Finalize the block and seal it with the author's key (or a signing function)."""
-        rt = self.runtime
-        pending = rt._finalize(self.extrinsics, self.results, None)
+        pending = stf.finish_block(self.runtime, self.env, self.extrinsics, self.results)
         header_hash = pending.header.hash()
         seal = sealer.sign(header_hash) if isinstance(sealer, Keypair) else sealer(header_hash)
         pending.block = Block(pending.header, tuple(self.extrinsics), seal)
@@ -459,12 +361,6 @@ def _event_wire(event: Event) -> Any:
 
     event_type: Any = type(event)
     return converter(event_type).to_wire(event)
-
-
-def _compare_headers(claimed: Header, computed: Header) -> None:
-    for field in dataclasses.fields(Header):
-        if getattr(claimed, field.name) != getattr(computed, field.name):
-            raise InvalidBlock(f"header field {field.name} does not match the re-execution")
 
 
 def _check_hook_order(manager: pluggy.PluginManager, declared: list[str]) -> None:

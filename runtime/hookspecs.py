@@ -46,6 +46,41 @@ class RuntimeHooks:
         """May `who` (None: an anonymous RPC caller) do `action` on `model`? The access pallet answers;
         None defers (without an access pallet the registry applies its own public rules)."""
 
+    @hookspec(firstresult=True)
+    def model_role_at_least(self, who: bytes, model: int, role: str) -> bool | None:
+        """Does `who` hold `role` ("Reader", "Trainer", "Maintainer" or "Admin") or a higher one on
+        `model` now (the model's owner holds every role)? The access pallet answers; None defers (a
+        chain without one: the caller decides, Training lets the owner alone act as a Trainer)."""
+
+    @hookspec
+    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
+        """ModelRegistry.set_artifact passed its checks and `model` is about to use `artifact` (set by
+        `who`), the registry's state not yet changed; Versioning makes it the model's next version. A
+        DispatchError raised here refuses the call."""
+
+    @hookspec
+    def good_contribution_recorded(self, model: int, who: bytes) -> None:
+        """Training counted one more good (refunded) contribution of `who` to `model`; Access counts it
+        for revenue sharing. Called in the refund call, after Training's own checks and writes."""
+
     @hookspec
     def integrity_check(self) -> None:
         """After assembly: raise PalletError if this pallet's configuration cannot work."""
+
+
+class TransactionPaymentHooks:
+    """How fees are charged (FRAME's OnChargeTransaction); runtime/fees.py computes, one pallet charges."""
+
+    @hookspec(firstresult=True)
+    def withdraw_fee(self, who: bytes, account: Any, fee: int) -> Any:
+        """`who`'s record (a runtime.frame_system.AccountInfo, as read when the extrinsic was checked)
+        with `fee` taken from its free balance, written by the core; raise CannotPayFees, naming why,
+        when it cannot be paid (too little, or the account would fall below what keeps it alive).
+        Write nothing here. None: this pallet does not charge fees."""
+
+    @hookspec(firstresult=True)
+    def correct_and_deposit_fee(
+        self, who: bytes, refund: int, author: bytes, author_share: int
+    ) -> bool | None:
+        """After the call: give `refund` (unused weight) back to `who` and `author_share` to the block
+        author; True when done."""

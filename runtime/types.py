@@ -7,7 +7,6 @@ describes itself as a JSON schema for the metadata so generic clients can build 
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import enum
 import functools
@@ -456,11 +455,10 @@ def _enum_converter(cls: type[enum.Enum]) -> Converter:
 
 
 # An argument annotated with runtime.pallet.Call is itself a call ([pallet index, call index, [args]]).
-# Decoding it needs the runtime's pallets, so the runtime installs its decoder in CALL_DECODER while it
-# decodes an extrinsic. The class marks itself with __cmu_runtime_call__ (this module can't import it).
-CALL_DECODER: contextvars.ContextVar[Callable[[Any], Any] | None] = contextvars.ContextVar(
-    "CALL_DECODER", default=None
-)
+# Decoding it needs the runtime's pallets: runtime/dispatch.decode_call_wire decodes every argument whose
+# converter has CALL_SCHEMA itself; from_wire refuses elsewhere. The class marks itself with
+# __cmu_runtime_call__ (this module can't import it).
+CALL_SCHEMA: Schema = {"type": "call"}
 
 
 def _runtime_call_converter(_: Any) -> Converter:
@@ -471,12 +469,9 @@ def _runtime_call_converter(_: Any) -> Converter:
         return to_wire_method()
 
     def from_wire(value: Any) -> Any:
-        decoder = CALL_DECODER.get()
-        if decoder is None:
-            raise CodecError("a call argument can only be decoded by a runtime")
-        return decoder(value)
+        raise CodecError("a call argument can only be decoded by a runtime")
 
-    return Converter("Call", {"type": "call"}, to_wire, from_wire)
+    return Converter("Call", CALL_SCHEMA, to_wire, from_wire)
 
 
 # --- dispatch on the annotation -------------------------------------------------------------------

@@ -95,7 +95,7 @@ class World:
         head = rt.head.hash()
         if self._model_cache is not None and self._model_cache[0] == head:
             return self._model_cache[1], self._model_cache[2]
-        from pallets.model_registry import query
+        from service.rpc_views import model_registry as query
 
         info = query.model_info(rt, self.model or 0)
         if rt.has_pallet("Versioning"):

@@ -2,7 +2,7 @@
 
 Queries run on a read-only Runtime over committed state (the node's validation runtime for the head,
 or a view over the history index for an older block given as `at`). They never write and cost no fee.
-Predictions and downloads pass the Access check (pallets/access/query.py) for the caller named by a
+Predictions and downloads pass the Access check (service/rpc_views/access.py) for the caller named by a
 signed query (`auth`, checked by service/query_auth.py), at the best block and at `at`; public models
 need no signature. A refused query is JSON-RPC error 4000 with data {"error": <name>, "message": ...}.
 """
@@ -14,9 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pallets.access import query as access_query
-from pallets.access.signed_query import named_params
-from pallets.model_registry import query
+from formats.signed_query import named_params
 from runtime.block import Header
 from runtime.executive import META_HEAD, Runtime
 from runtime.genesis import ChainSpec
@@ -27,6 +25,8 @@ from service.chaindb import ChainDb
 from service.query_auth import QueryAuth
 from service.rpc import RpcError, bad_params, method
 from service.rpc_api import parse_account, parse_hex, parse_number
+from service.rpc_views import access as access_query
+from service.rpc_views import model_registry as query
 
 QUERY_REFUSED = 4000
 _VIEWS = 8

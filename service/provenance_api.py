@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from pallets.access.signed_query import named_params
+from formats.signed_query import named_params
 from runtime.executive import Runtime
 from runtime.genesis import ChainSpec
 from service.chaindb import ChainDb, ChainDbError

@@ -1,5 +1,5 @@
 """Signed queries, node side: checks the `auth` parameter of model_predict and model_download (format in
-pallets/access/signed_query.py) against this node's clock, the chain's genesis hash and a replay cache.
+formats/signed_query.py) against this node's clock, the chain's genesis hash and a replay cache.
 
 Not consensus code: the clock is the node's wall clock. A query is accepted when its timestamp is within
 `window_s` seconds of the node's clock (either side), its ed25519 signature by `signer` verifies over the
@@ -20,9 +20,9 @@ from typing import Any
 import nacl.exceptions
 import nacl.signing
 
-from pallets.access import signed_query
-from pallets.model_registry.query import QueryError
+from formats import signed_query
 from runtime.types import AccountId
+from service.rpc_views.model_registry import QueryError
 
 DEFAULT_WINDOW_S = 60
 DEFAULT_CAPACITY = 100_000

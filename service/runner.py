@@ -25,6 +25,7 @@ from runtime.storage.backend import LevelDBBackend
 from service.author import Author, SealMode
 from service.chaindb import ChainDb, ChainDbError
 from service.config import ConfigError, NodeConfig, allow_unsafe, database_path, default_base_path, load_spec
+from service.extensions import RpcContext, extension_methods
 from service.importer import BlockImporter
 from service.keys import KeyFileError, load_signer
 from service.metrics import Metrics
@@ -266,6 +267,8 @@ class NodeRunner:
         provenance_api = ProvenanceApi(api.spec, api.runtime, api.chaindb, model_api)
         training_api = TrainingApi(api.runtime, model_api)
         methods = collect_methods(api, model_api, VersionApi(model_api), provenance_api, training_api)
+        context = RpcContext(api.runtime, model_api.runtime_at)
+        methods.update(extension_methods(context, methods))
         dispatcher = Dispatcher(methods, allow_unsafe=unsafe, metrics=self.metrics)
         api.method_names = dispatcher.method_names()
         server = RpcServer(dispatcher, hub, self.metrics, limits=config.rpc_limits, cors=config.rpc_cors)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pallets.training import query
 from runtime.executive import Runtime
 from service.model_api import ModelApi, answer
 from service.rpc import bad_params, method
 from service.rpc_api import parse_account, parse_number
+from service.rpc_views import training as query
 
 
 class TrainingApi:

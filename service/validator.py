@@ -108,8 +108,7 @@ class Validator:
             chunk = [self._queue.popleft() for _ in range(min(CHUNK, len(self._queue)))]
             head, self._new_head = self._new_head, None
         if head is not None:
-            self.runtime.head = head
-            self.runtime.trie.set_root(head.state_root)
+            self.runtime.view(head)
         return chunk
 
     def validate(self, data: bytes) -> Outcome:

@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pallets.access.signed_query import named_params
-from pallets.model_registry import artifact as art
-from pallets.model_registry import query
-from pallets.versioning import query as versions
-from pallets.versioning.cache import WEIGHTS
+from formats import artifact as art
+from formats.signed_query import named_params
 from pallets.versioning.types import STABLE, VersionRecord
 from runtime.crypto import blake2_256
 from runtime.executive import Runtime
 from service.rpc import bad_params, method
 from service.rpc_api import parse_hex, parse_number
+from service.rpc_views import model_registry as query
+from service.rpc_views import versioning as versions
 
 if TYPE_CHECKING:
     from service.model_api import ModelApi
@@ -59,7 +58,7 @@ def predict(
         return query.predict(rt, model, rows, fixed=fixed)
     info, spec = query.model_entry(rt, model)  # UnknownModel before anything else
     record = versions.resolve_known(rt, model, info, caller_selector(rt, model, who, selector))
-    weights = WEIGHTS.get(record.artifact, info.kind, spec, len(info.labels))
+    weights = query.registry(rt).weights.get(record.artifact, info.kind, spec, len(info.labels))
     if weights is None:
         weights = versions.weights(rt, model, record)
     answer = query.predict(rt, model, rows, root=record.artifact, fixed=fixed, weights=weights)

@@ -257,6 +257,15 @@ class Access(Pallet):
         account = None if who is None else AccountId(bytes(who))
         return self.can(account, model, action)
 
+    @hookimpl
+    def model_role_at_least(self, who: bytes, model: int, role: str) -> bool | None:
+        """The `model_role_at_least` hook: `who`'s rank on `model` now against the role's (None for an
+        unknown model)."""
+        info = self._find(model)
+        if info is None:
+            return None
+        return self.rank(model, AccountId(bytes(who)), info) >= RANK[Role(role)]
+
     def policy(self, model: int) -> Policy:
         """A model's policy (Public with Open training unless set)."""
         return self.policies.get(model) or DEFAULT_POLICY
@@ -283,7 +292,12 @@ class Access(Pallet):
         except ModelRegistry.UnknownModel:
             return None
 
-    # --- typed API for the training pallet -------------------------------------------------------
+    # --- the training pallet's contract: the good_contribution_recorded hook ----------------------
+
+    @hookimpl
+    def good_contribution_recorded(self, model: int, who: bytes) -> None:
+        """Training counted a good contribution: count it here too, for revenue sharing."""
+        self.record_good_contribution(model, AccountId(bytes(who)))
 
     def record_good_contribution(self, model: int, who: AccountId) -> bool:
         """Count one good (refunded) training contribution of `who` to `model`, for revenue sharing.

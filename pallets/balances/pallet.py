@@ -8,9 +8,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from pallets.system import AccountInfo, System
 from runtime.crypto import parse_address
-from runtime.errors import DispatchError, Overflow
+from runtime.errors import CannotPayFees, DispatchError, Overflow
+from runtime.frame_system import AccountInfo, FrameSystem
 from runtime.pallet import ROOT, Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageValue
 from runtime.types import U64_MAX, AccountId, Balance, bounded_str
@@ -109,9 +109,9 @@ class Balances(Pallet):
         """The amount must be greater than zero."""
 
     @property
-    def system(self) -> System:
-        """The System pallet, which stores the account records."""
-        return self.runtime.pallet(System)
+    def system(self) -> FrameSystem:
+        """The framework's accounts (the System pallet), which store the account records."""
+        return self.runtime.system
 
     # --- calls -----------------------------------------------------------------------------------
 
@@ -185,6 +185,27 @@ class Balances(Pallet):
         if info.free + amount > U64_MAX:
             raise Overflow(f"free balance of {who} would exceed u64")
         self.system.set_account_info(who, dataclasses.replace(info, free=info.free + amount))
+
+    # --- transaction fees (runtime/fees.py computes them; this pallet charges them) -----------------
+
+    @hookimpl
+    def withdraw_fee(self, who: bytes, account: AccountInfo, fee: int) -> AccountInfo:
+        """The payer's record with a transaction fee taken from its free balance (the core writes it).
+        Keep-alive, as FRAME's fee payment: a fee may not leave the account below the existential
+        deposit."""
+        if account.free < fee:
+            raise CannotPayFees(f"fee {fee} exceeds the free balance {account.free}")
+        if account.total - fee < self.EXISTENTIAL_DEPOSIT:
+            raise CannotPayFees(f"fee {fee} would leave the account below the existential deposit")
+        return dataclasses.replace(account, free=account.free - fee)
+
+    @hookimpl
+    def correct_and_deposit_fee(self, who: bytes, refund: int, author: bytes, author_share: int) -> bool:
+        """Give back the unused weight's refund, then pay the block author its share."""
+        if refund:
+            self.deposit(AccountId(who), refund)
+        self.deposit(AccountId(author), author_share)
+        return True
 
     def burn(self, amount: int) -> None:
         """Reduce total issuance by tokens already taken from an account."""

@@ -1,35 +1,45 @@
-"""Model kinds available to a runtime: the built-in fixed-point kinds of the `models` package plus any
-a pallet adds through the `model_kinds` hook (a pallet's kind may not shadow a built-in name)."""
+"""The model kinds of one runtime: what the `model_kinds` hook gathers from the chain's pallets.
+
+ModelRegistry contributes the built-in kinds of the `models` package (all four, or the chain spec's
+choice: `genesis.ModelRegistry.kinds = ["dense_perceptron", ...]`); any pallet may add its own kinds
+through the same hook. No process-global registry is read: `models.register_kind` and `models.KINDS` are
+for offline use of the models package and never change what a chain accepts. A name given twice is a
+configuration error (PalletError) when the runtime first looks a kind up.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
 
+from models.registry import BUILTIN_KINDS
 from runtime.errors import PalletError
 
-if TYPE_CHECKING:
-    from runtime.executive import Runtime
-
-_CACHE_ATTR = "_model_kinds_cache"
+SPEC_FIELD = "kinds"
+"""The ModelRegistry genesis field naming the built-in kinds the chain offers (absent: all of them)."""
 
 
-def available_kinds(runtime: Runtime) -> dict[str, Any]:
-    """Name -> kind for this runtime, gathered once (kinds are pure code, not state)."""
-    cached: dict[str, Any] | None = getattr(runtime, _CACHE_ATTR, None)
-    if cached is not None:
-        return cached
-    from models.base import KINDS
+def builtin_kinds(section: Mapping[str, Any]) -> list[Any]:
+    """The built-in kinds the chain spec's ModelRegistry section chooses (all when it names none)."""
+    names = section.get(SPEC_FIELD)
+    if names is None:
+        return [BUILTIN_KINDS[name] for name in sorted(BUILTIN_KINDS)]
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise PalletError(f"ModelRegistry.{SPEC_FIELD} must be a list of kind names, got {names!r}")
+    unknown = sorted(set(names) - set(BUILTIN_KINDS))
+    if unknown:
+        known = sorted(BUILTIN_KINDS)
+        raise PalletError(f"ModelRegistry.{SPEC_FIELD}: no built-in kinds {unknown}; known: {known}")
+    return [BUILTIN_KINDS[name] for name in sorted(set(names))]
 
-    kinds: dict[str, Any] = dict(KINDS)
-    for contributed in runtime.hooks.model_kinds():
+
+def gather(contributions: Iterable[Iterable[Any] | None]) -> Mapping[str, Any]:
+    """Name -> kind from the `model_kinds` hook's answers (read-only; PalletError on a name given twice)."""
+    kinds: dict[str, Any] = {}
+    for contributed in contributions:
         for kind in contributed or []:
             if kind.name in kinds:
                 raise PalletError(f"model kind {kind.name!r} is defined twice")
             kinds[kind.name] = kind
-    setattr(runtime, _CACHE_ATTR, kinds)
-    return kinds
-
-
-def find_kind(runtime: Runtime, name: str) -> Any | None:
-    """The kind called `name`, or None."""
-    return available_kinds(runtime).get(name)
+    return MappingProxyType(dict(sorted(kinds.items())))

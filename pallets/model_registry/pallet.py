@@ -8,9 +8,14 @@ claims and their deposits are the store's (see store.py).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from pallets.model_registry import artifact as art
+from formats import artifact as art
+from models.errors import ModelError
+from models.spec import InputSpec as KindSpec
+from pallets.model_registry import kinds as chain_kinds
 from pallets.model_registry.store import UPLOAD_REASON, ArtifactStore
 from pallets.model_registry.types import (
     MAX_FEATURES,
@@ -23,24 +28,18 @@ from pallets.model_registry.types import (
     ModelMetadata,
     Name,
 )
+from pallets.model_registry.weights import WeightsCache
+from runtime.caches import BoundedCache
 from runtime.errors import DispatchError
-from runtime.hookspecs import hookspec
-from runtime.pallet import Event, Origin, call, ensure, fail
+from runtime.pallet import Event, Origin, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
 from runtime.types import H256, U32, AccountId
 
+if TYPE_CHECKING:
+    from runtime.executive import Runtime
+
 __all__ = ["UPLOAD_REASON", "ModelRegistry"]
 _DECODED_MODELS = 256
-
-
-class RegistryHooks:
-    """Hooks the registry calls on other pallets (added to the runtime's hook specs with the registry)."""
-
-    @hookspec
-    def model_artifact_changing(self, model: int, artifact: bytes, who: bytes) -> None:
-        """set_artifact passed its checks and `model` is about to use `artifact` (set by `who`), the
-        registry's state not yet changed; Versioning makes it the model's next version. A DispatchError
-        raised here refuses the call."""
 
 
 def _register_weight(input_spec: InputSpec, labels: tuple[str, ...]) -> int:
@@ -51,7 +50,6 @@ class ModelRegistry(ArtifactStore):
     """Tokenized models and their artifacts."""
 
     name, index = "ModelRegistry", 10
-    hookspecs = RegistryHooks
 
     next_model: StorageValue[int] = StorageValue(U32, default=0, doc="The id the next model gets.")
     models: StorageMap[int, ModelInfo] = StorageMap(U32, ModelInfo, doc="Model tokens by id.")
@@ -139,22 +137,33 @@ class ModelRegistry(ArtifactStore):
     class SameOwner(DispatchError):
         """The model already belongs to that account."""
 
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.weights = WeightsCache()
+        """The runtime's one cache of decoded weights (versions, training, the node's reads)."""
+        self.decoded_models: BoundedCache[bytes, tuple[ModelInfo, KindSpec]] = BoundedCache(
+            _DECODED_MODELS
+        )
+
     # --- helpers for other pallets and the RPC ---------------------------------------------------
 
     def model(self, model: int) -> ModelInfo:
         """A model token, or UnknownModel. Decoded tokens are kept by their stored bytes (a pure
         function of them), so the many reads of one model in a block decode it once."""
+        return self.model_entry(model)[0]
+
+    def model_entry(self, model: int) -> tuple[ModelInfo, KindSpec]:
+        """(model token, its input spec for the models package), or UnknownModel; decoded once per
+        stored value (the cache is bounded and keyed by the stored bytes)."""
         raw = self.runtime.overlay.get(self.models.key(model))
         if raw is None:
             fail(self.UnknownModel, f"no model {model}")
-        cache: dict[bytes, ModelInfo] = self.__dict__.setdefault("_decoded_models", {})
-        info = cache.get(raw)
-        if info is None:
+        entry = self.decoded_models.get(raw)
+        if entry is None:
             info = self.models[model]
-            if len(cache) >= _DECODED_MODELS:
-                cache.clear()
-            cache[raw] = info
-        return info
+            entry = (info, info.input_spec.to_models())
+            self.decoded_models.put(raw, entry)
+        return entry
 
     def live_model(self, model: int) -> ModelInfo:
         """A model token that is not retired (UnknownModel or Retired otherwise)."""
@@ -162,14 +171,28 @@ class ModelRegistry(ArtifactStore):
         ensure(not info.retired, self.Retired, f"model {model} is retired")
         return info
 
+    @functools.cached_property
+    def kinds(self) -> Mapping[str, Any]:
+        """This runtime's model kinds by name, gathered once from the `model_kinds` hook (kinds are code,
+        not state): the built-ins this pallet contributes plus those other pallets add."""
+        return chain_kinds.gather(self.runtime.hooks.model_kinds())
+
     def kind(self, name: str) -> Any:
         """The model kind called `name` (built-in or added by a pallet), or UnknownKind."""
-        from pallets.model_registry.kinds import find_kind
-
-        found = find_kind(self.runtime, name)
+        found = self.kinds.get(name)
         if found is None:
             fail(self.UnknownKind, f"no model kind {name!r}")
         return found
+
+    @hookimpl
+    def integrity_check(self) -> None:
+        """The chain spec may only choose built-in kinds that exist."""
+        chain_kinds.builtin_kinds(self.runtime.spec.genesis.get(self.name, {}))
+
+    @hookimpl
+    def model_kinds(self) -> list[Any]:
+        """The built-in kinds of the models package the chain spec chooses (all by default)."""
+        return chain_kinds.builtin_kinds(self.runtime.spec.genesis.get(self.name, {}))
 
     # --- tokens ----------------------------------------------------------------------------------
 
@@ -295,59 +318,26 @@ class ModelRegistry(ArtifactStore):
         return info
 
     def _check_spec(self, spec: InputSpec, labels: tuple[str, ...]) -> None:
-        from models.base import ModelError
-
         ensure(0 < spec.n_features <= MAX_FEATURES, self.BadInputSpec, "n_features must be 1..10^7")
         ensure(spec.min_value < spec.max_value, self.BadInputSpec, "min_value must be below max_value")
         ensure(spec.max_nonzeros <= spec.n_features, self.BadInputSpec, "max_nonzeros exceeds n_features")
         try:  # the model kinds' own bounds (|value| <= 2**47, dense specs leave max_nonzeros at 0)
-            model_input(spec)  # and the input step's (text featurizer or scaling) against the spec
+            spec.to_model_input()  # and the input step's (text featurizer or scaling) against the spec
         except ModelError as exc:
             fail(self.BadInputSpec, str(exc))
         ensure(2 <= len(labels) <= MAX_LABELS and len(set(labels)) == len(labels), self.BadLabels)
 
     def _check_weights(self, model_kind: Any, data: bytes, spec: InputSpec, labels: tuple[str, ...]) -> None:
-        from models.base import ModelError
-
         try:
-            model_kind.decode(data, _kind_spec(spec), len(labels))
+            model_kind.decode(data, spec.to_models(), len(labels))
         except ModelError as exc:
             fail(self.InvalidWeights, str(exc))
 
     def _initial_weights(self, model_kind: Any, spec: InputSpec, labels: tuple[str, ...]) -> bytes:
-        from models.base import ModelError
-
         try:
-            data: bytes = model_kind.encode(model_kind.init_weights(_kind_spec(spec), len(labels), {}))
+            data: bytes = model_kind.encode(model_kind.init_weights(spec.to_models(), len(labels), {}))
         except ModelError as exc:
             fail(self.BadInputSpec, str(exc))
         self._check_size(len(data))
         return data
 
-
-def model_input(spec: InputSpec) -> Any:
-    """The models package's ModelInput (kind spec plus input step) for an on-chain spec."""
-    from models.inputs import ModelInput
-    from models.scaling import Scaling
-    from models.text import TextFeaturizer
-
-    text = spec.text
-    featurizer = None if text is None else TextFeaturizer(
-        spec.n_features, text.token_pattern, text.lowercase, text.ngram_min, text.ngram_max,
-        text.alternate_sign, text.binary, text.norm.value)
-    steps = spec.scaling
-    scaling = None if steps is None else Scaling(tuple(steps.mult_q32), tuple(steps.add_q16))
-    return ModelInput(_kind_spec(spec), featurizer, scaling)
-
-
-def _kind_spec(spec: InputSpec) -> Any:
-    """The models package's InputSpec for an on-chain one."""
-    from models.base import InputSpec as KindInputSpec
-
-    return KindInputSpec(
-        n_features=spec.n_features,
-        sparse=spec.sparse,
-        min_value=spec.min_value,
-        max_value=spec.max_value,
-        max_nonzeros=spec.max_nonzeros,
-    )

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from formats import artifact as art
 from pallets.balances import Balances
-from pallets.model_registry import artifact as art
 from pallets.model_registry.types import Manifest, Upload
 from runtime.crypto import blake2_256
 from runtime.errors import DispatchError

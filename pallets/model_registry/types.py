@@ -6,6 +6,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from models import spec as models_spec
+from models.inputs import ModelInput
+from models.scaling import Scaling
+from models.text import TextFeaturizer
 from runtime.types import (
     H256,
     I64,
@@ -78,6 +82,27 @@ class InputSpec:
     # optional input steps, left off the stored bytes while None (models stored before them keep theirs)
     text: TextInput | None = dataclasses.field(default=None, metadata=OMIT_IF_NONE)
     scaling: FeatureScaling | None = dataclasses.field(default=None, metadata=OMIT_IF_NONE)
+
+    def to_models(self) -> models_spec.InputSpec:
+        """The models package's InputSpec with the same fields (the one chain-to-models conversion;
+        models.ModelError if the kinds' own bounds refuse it)."""
+        return models_spec.InputSpec(
+            n_features=self.n_features,
+            sparse=self.sparse,
+            min_value=self.min_value,
+            max_value=self.max_value,
+            max_nonzeros=self.max_nonzeros,
+        )
+
+    def to_model_input(self) -> ModelInput:
+        """The models package's ModelInput: to_models() plus the input step (text featurizer or scaling),
+        the one conversion of a model's whole input path (models.ModelError if either is refused)."""
+        text, steps = self.text, self.scaling
+        featurizer = None if text is None else TextFeaturizer(
+            self.n_features, text.token_pattern, text.lowercase, text.ngram_min, text.ngram_max,
+            text.alternate_sign, text.binary, text.norm.value)
+        scaling = None if steps is None else Scaling(tuple(steps.mult_q32), tuple(steps.add_q16))
+        return ModelInput(self.to_models(), featurizer, scaling)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""The System pallet: the runtime's own bookkeeping, read by every other pallet through its methods."""
+"""The System pallet: the runtime's own bookkeeping, read by every other pallet through its methods.
+
+It implements runtime.frame_system.FrameSystem (the framework's accounts, nonces and block bookkeeping),
+through which the core reaches it; AccountInfo is the framework's record type, re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from runtime.crypto import parse_address
 from runtime.errors import DispatchError, InvalidBlock
+from runtime.frame_system import EMPTY_ACCOUNT, AccountInfo, is_empty
 from runtime.pallet import NONE, Event, Origin, Pallet, call, ensure, hookimpl
 from runtime.storage.items import StorageMap, StorageValue
 from runtime.types import H256, U32, U64, AccountId, Balance, BlockNumber, Moment, bounded_bytes
@@ -15,24 +20,6 @@ from runtime.types import H256, U32, U64, AccountId, Balance, BlockNumber, Momen
 MAX_REMARK = 64 * 1024
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class AccountInfo:
-    """One account's record: its next nonce and its balances (free, and held for stakes and deposits).
-
-    The balances live here, as in FRAME's AccountInfo.data, so that a transfer touches one record per side.
-    """
-
-    nonce: U32
-    free: Balance
-    held: Balance
-
-    @property
-    def total(self) -> int:
-        """free + held."""
-        return self.free + self.held
-
-
-EMPTY_ACCOUNT = AccountInfo(0, 0, 0)
 
 
 class System(Pallet):
@@ -153,7 +140,7 @@ class System(Pallet):
 
     def set_account_info(self, who: AccountId, info: AccountInfo) -> None:
         """Store an account's record; an all-zero record removes the account."""
-        if info.nonce == 0 and info.free == 0 and info.held == 0:
+        if is_empty(info):
             del self.account[who]
         else:
             self.account[who] = info

@@ -27,6 +27,7 @@ class TextItem:
 
 
 TRAIN = "train"
+TRAINER_ROLE = "Trainer"
 """The model_access action training needs (Access: PERMISSIONS)."""
 
 
@@ -76,25 +77,16 @@ def ensure_may_train(pallet: Training, who: AccountId, model: int, info: ModelIn
 
 
 def may_train(pallet: Training, who: AccountId, model: int) -> bool:
-    """Access.can(who, model, "train") when the chain has the Access pallet (its typed API, the same
-    answer as its model_access hook without the hook call); else the model_access hook (None: allowed)."""
-    if pallet.runtime.has_pallet("Access"):
-        from pallets.access import Access
-
-        return bool(pallet.runtime.pallet(Access).can(who, model, TRAIN))
+    """The `model_access` hook's answer for "train" (Access.can; None, no access pallet: allowed)."""
     answer = pallet.runtime.hooks.model_access(who=who, model=model, action=TRAIN)
     return answer is None or bool(answer)
 
 
 def is_trainer(pallet: Training, who: AccountId, model: int, info: ModelInfo) -> bool:
-    """Whether `who` holds the Trainer role or above on `model` (Access's typed API; else the owner)."""
-    if not pallet.runtime.has_pallet("Access"):
-        return who == info.owner
-    from pallets.access import Access
-    from pallets.access.types import RANK, Role
-
-    access = pallet.runtime.pallet(Access)
-    return access.rank(model, who, info) >= RANK[Role.TRAINER]
+    """Whether `who` holds the Trainer role or above on `model` (the `model_role_at_least` hook; without
+    an access pallet, the owner only)."""
+    answer = pallet.runtime.hooks.model_role_at_least(who=who, model=model, role=TRAINER_ROLE)
+    return who == info.owner if answer is None else bool(answer)
 
 
 def _row(pallet: Training, view: ModelView, item: DataItem | TextItem) -> models.FixedRow:

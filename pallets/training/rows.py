@@ -32,13 +32,8 @@ class ModelView:
     @classmethod
     def of(cls, info: ModelInfo, kind: Any) -> ModelView:
         s = info.input_spec
-        spec = models.InputSpec(s.n_features, s.sparse, s.min_value, s.max_value, s.max_nonzeros)
-        inputs = None
-        if s.text is not None or s.scaling is not None:
-            from pallets.model_registry.pallet import model_input
-
-            inputs = model_input(s)
-        return cls(kind, spec, len(info.labels), inputs)
+        inputs = s.to_model_input() if s.text is not None or s.scaling is not None else None
+        return cls(kind, s.to_models(), len(info.labels), inputs)
 
     def row(self, features: Sequence[int] | str, label: int) -> models.FixedRow:
         """The kind's canonical row of `features` (a document for a text model), or BadRow naming the

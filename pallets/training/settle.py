@@ -97,12 +97,10 @@ def _predicts(pallet: Training, record: Contribution, features: list[int] | str)
 
 
 def _count_good(pallet: Training, model: int, who: AccountId) -> int:
-    """Count one good contribution (Training's counts, and Access's when the chain has it)."""
+    """Count one good contribution (Training's counts; the `good_contribution_recorded` hook tells the
+    pallets that share revenue by it, Access when the chain has it)."""
     good = pallet.good_count(model, who) + 1
     pallet.good_counts[model, who] = good
     pallet.total_good[model] = pallet.total_good[model] + 1
-    if pallet.runtime.has_pallet("Access"):
-        from pallets.access import Access
-
-        pallet.runtime.pallet(Access).record_good_contribution(model, who)
+    pallet.runtime.hooks.good_contribution_recorded(model=model, who=who)
     return good

@@ -26,7 +26,7 @@ from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import quorum as bls_quorum
 from pallets.versioning import store, training
-from pallets.versioning.pending import PendingTraining, WeightsCache
+from pallets.versioning.pending import PendingTraining
 from pallets.versioning.types import (
     LATEST,
     STABLE,
@@ -40,6 +40,7 @@ from pallets.versioning.types import (
     VersionRecord,
 )
 from runtime import bls
+from runtime.blockscoped import BlockScoped
 from runtime.errors import DispatchError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap
@@ -94,8 +95,8 @@ class Versioning(Pallet):
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
-        self.pending: dict[int, PendingTraining] = {}
-        self.weights_cache = WeightsCache()
+        self.pending: BlockScoped[int, PendingTraining] = BlockScoped(runtime.overlay)
+        """This block's training updates by model (block-scoped memory, rolled back with the layers)."""
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -529,6 +530,5 @@ class Versioning(Pallet):
     @hookimpl
     def on_finalize(self, block_number: int) -> None:
         """Turn each model's training updates of this block into one version (models in id order)."""
-        pending, self.pending = self.pending, {}
-        for model in sorted(pending):
-            training.finalize(self, model, pending[model])
+        for model, pending in self.pending.take():
+            training.finalize(self, model, pending)

@@ -1,12 +1,11 @@
-"""Training updates of the block being built, kept in memory until on_finalize turns each model's
-updates into one version (the runtime is deterministic, so a plain dict on the pallet instance is enough;
-on_initialize empties it, so a discarded block leaves nothing behind; each update registers an undo
-with the storage overlay, so a failed call takes its updates with it)."""
+"""Training updates of the block being built, kept in block-scoped memory (runtime.blockscoped) until
+on_finalize turns each model's updates into one version: on_initialize empties it, so a discarded block
+leaves nothing behind, and every change registers its undo with the storage layers, so a failed call
+takes its updates with it."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,7 +14,6 @@ import numpy.typing as npt
 from models.weights import Weights, with_flat
 
 I64 = npt.NDArray[np.int64]
-_CACHE_SIZE = 8
 
 
 @dataclasses.dataclass
@@ -40,27 +38,6 @@ class PendingTraining:
         old = self.buffer[indices].copy()
         self.buffer[indices] = values
         return old
-
-
-class WeightsCache:
-    """Full weights of stored versions by (model, number), checked against the version's artifact root;
-    weights are pure values of the stored bytes, so a cache changes no result, only the time it takes."""
-
-    def __init__(self, size: int = _CACHE_SIZE) -> None:
-        self._items: OrderedDict[tuple[int, int], tuple[bytes, Weights]] = OrderedDict()
-        self._size = size
-
-    def get(self, model: int, number: int, artifact: bytes) -> Weights | None:
-        found = self._items.get((model, number))
-        if found is None or found[0] != artifact:
-            return None
-        self._items.move_to_end((model, number))
-        return found[1]
-
-    def put(self, model: int, number: int, artifact: bytes, weights: Weights) -> None:
-        self._items[(model, number)] = (artifact, weights)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
 
 
 def as_int64(values: Sequence[int] | I64) -> I64 | None:

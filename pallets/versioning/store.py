@@ -11,18 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import models
 from models.weights import Weights, check_delta, with_flat
-from pallets.model_registry.types import InputSpec, ModelInfo
-from pallets.versioning.cache import WEIGHTS
+from pallets.model_registry.types import ModelInfo
 from pallets.versioning.types import Cause, VersionRecord
 from runtime.pallet import fail
 
 if TYPE_CHECKING:
     from pallets.versioning.pallet import Versioning
-
-
-def kind_spec(spec: InputSpec) -> models.InputSpec:
-    """The models package's InputSpec for a chain one."""
-    return models.InputSpec(spec.n_features, spec.sparse, spec.min_value, spec.max_value, spec.max_nonzeros)
 
 
 def model_kind(pallet: Versioning, info: ModelInfo) -> Any:
@@ -33,7 +27,8 @@ def model_kind(pallet: Versioning, info: ModelInfo) -> Any:
 def decode_weights(pallet: Versioning, info: ModelInfo, data: bytes) -> Weights:
     """Weights of `data` for this model's kind, inputs and labels, or InvalidWeights."""
     try:
-        weights: Weights = model_kind(pallet, info).decode(data, kind_spec(info.input_spec), len(info.labels))
+        spec = info.input_spec.to_models()
+        weights: Weights = model_kind(pallet, info).decode(data, spec, len(info.labels))
     except models.ModelError as exc:
         fail(pallet.InvalidWeights, str(exc))
     return weights
@@ -100,25 +95,26 @@ def append(pallet: Versioning, version: VersionRecord, delta: bytes = b"") -> No
 
 
 def weights_at(pallet: Versioning, model: int, number: int) -> Weights:
-    """The full weights of a version: the nearest cached or full ancestor, plus the deltas after it."""
-    info = pallet.registry.model(model)
+    """The full weights of a version: the nearest cached or full ancestor, plus the deltas after it
+    (through the runtime's one weights cache, the registry's)."""
+    info, spec = pallet.registry.model_entry(model)
     target = record(pallet, model, number)
     if target is None:
         fail(pallet.UnknownVersion, f"model {model} has no version {number}")
-    spec, n_labels = kind_spec(info.input_spec), len(info.labels)
+    cache, n_labels = pallet.registry.weights, len(info.labels)
     chain: list[int] = []  # delta versions to replay, newest first
     current = target
-    weights = WEIGHTS.get(current.artifact, info.kind, spec, n_labels)
+    weights = cache.get(current.artifact, info.kind, spec, n_labels)
     while weights is None and not current.full and current.parent is not None:
         chain.append(current.number)
         current = pallet.versions[model, current.parent]
-        weights = WEIGHTS.get(current.artifact, info.kind, spec, n_labels)
+        weights = cache.get(current.artifact, info.kind, spec, n_labels)
     if weights is None:
         weights = decode_weights(pallet, info, pallet.registry.artifact_bytes(current.artifact))
-        WEIGHTS.put(current.artifact, weights)
+        cache.put(current.artifact, weights)
     if chain:
         weights = replay(weights, [pallet.deltas[model, n] for n in reversed(chain)])
-        WEIGHTS.put(target.artifact, weights)
+        cache.put(target.artifact, weights)
     return weights
 
 
@@ -133,6 +129,6 @@ def replay(weights: Weights, deltas: list[bytes]) -> Weights:
     return with_flat(weights, flat)
 
 
-def remember(root: bytes, weights: Weights) -> None:
+def remember(pallet: Versioning, root: bytes, weights: Weights) -> None:
     """Cache weights just computed whose canonical bytes have this root (a training version's)."""
-    WEIGHTS.put(root, weights)
+    pallet.registry.weights.put(root, weights)

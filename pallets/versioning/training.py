@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import models
+from formats import artifact as art
 from models.weights import check_delta, with_flat
-from pallets.model_registry import artifact as art
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
 from pallets.versioning.pending import I64, PendingTraining, as_int64
@@ -39,8 +39,9 @@ def record_update(
     _check(pallet, info, pending, idx, vals, trusted)
     old = pending.apply(idx, vals)
     pending.contributions.append(contribution_id)
-    pallet.pending[model] = pending
-    pallet.runtime.overlay.on_rollback(lambda: _undo(pallet, model, pending, idx, old, fresh))
+    if fresh:
+        pallet.pending.set(model, pending)  # undone with the call's layer
+    pallet.pending.on_rollback(lambda: _undo(pending, idx, old))
 
 
 def _check(pallet: Versioning, info: ModelInfo, pending: PendingTraining, idx: I64, vals: I64,
@@ -53,23 +54,16 @@ def _check(pallet: Versioning, info: ModelInfo, pending: PendingTraining, idx: I
         fail(pallet.InvalidDelta, str(exc))
 
 
-def _undo(pallet: Versioning, model: int, pending: PendingTraining, idx: I64, old: I64, fresh: bool) -> None:
-    """Undo one recorded update (its call's storage layer was rolled back); undos run last first."""
+def _undo(pending: PendingTraining, idx: I64, old: I64) -> None:
+    """Undo one recorded update inside the running weights (its call's layer was rolled back)."""
     pending.buffer[idx] = old
     pending.contributions.pop()
-    if fresh:
-        pallet.pending.pop(model, None)
 
 
 def latest_weights(pallet: Versioning, model: int) -> tuple[int, models.Weights]:
-    """(latest version number, its full weights), decoded once per version (WeightsCache)."""
+    """(latest version number, its full weights), decoded once per version (the registry's cache)."""
     number = pallet.latest(model)
-    root = pallet.version(model, number).artifact
-    cached = pallet.weights_cache.get(model, number, root)
-    if cached is None:
-        cached = pallet.weights_at(model, number)
-        pallet.weights_cache.put(model, number, root, cached)
-    return number, cached
+    return number, pallet.weights_at(model, number)
 
 
 def current_weights(pallet: Versioning, model: int) -> models.Weights:
@@ -83,15 +77,15 @@ def current_weights(pallet: Versioning, model: int) -> models.Weights:
 
 def settle(pallet: Versioning, model: int) -> None:
     """Mint the model's pending training version now (see Versioning.settle_training)."""
-    pending = pallet.pending.pop(model, None)
+    pending = pallet.pending.get(model)
     if pending is None:
         return
-    buffer = pending.buffer.copy()
+    buffer = pending.buffer.copy()  # finalize freezes the running buffer; a rollback gets this copy
     kept = PendingTraining(
         pending.base, pending.base_weights, buffer, with_flat(pending.base_weights, buffer.view()),
         list(pending.contributions),
     )
-    pallet.runtime.overlay.on_rollback(lambda: pallet.pending.__setitem__(model, kept))
+    pallet.pending.pop(model, restore=kept)
     finalize(pallet, model, pending)
 
 
@@ -102,7 +96,7 @@ def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
         return
     data = store.encode_weights(pallet, info, pending.weights)
     root, delta = art.artifact_root(data), b""
-    store.remember(root, pending.weights)
+    store.remember(pallet, root, pending.weights)
     depth = pallet.version(model, pending.base).depth + 1
     if depth >= pallet.CHECKPOINT_EVERY:
         pallet.registry.store_artifact(info.owner, data, 0)
@@ -115,4 +109,3 @@ def finalize(pallet: Versioning, model: int, pending: PendingTraining) -> None:
     )
     pallet.mint(version, delta)
     pending.buffer.flags.writeable = False  # the block is over: these are the new version's weights
-    pallet.weights_cache.put(model, version.number, root, pending.weights)

@@ -8,12 +8,13 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pallets.system import AccountInfo
+from pallets.balances import Balances
 from runtime import dispatch as dispatching
 from runtime.crypto import Keypair, dev_keypair, parse_address
 from runtime.errors import DispatchError
 from runtime.executive import Runtime
 from runtime.extrinsic import sign_extrinsic
+from runtime.frame_system import AccountInfo
 from runtime.genesis import ChainSpec, dev_spec
 from runtime.pallet import NONE_ORIGIN, ROOT_ORIGIN, Event, Origin, Pallet
 from runtime.storage.backend import Backend, MemoryBackend
@@ -189,6 +190,11 @@ class MockRuntime:
         trie.set_root(previous)
         return root
 
+    @property
+    def balances(self) -> Balances:
+        """The chain's Balances pallet."""
+        return self.runtime.pallet(Balances)
+
     def account_info(self, who: str | AccountId) -> AccountInfo:
         """An account's nonce and balances."""
         account = who if isinstance(who, AccountId) else self.account(who)
@@ -204,10 +210,10 @@ class MockRuntime:
         total = 0
         for who, info in rt.system.account.items():
             total += info.free + info.held
-            holds = sum(amount for _, amount in rt.balances.holds.iter_prefix(who))
+            holds = sum(amount for _, amount in rt.pallet(Balances).holds.iter_prefix(who))
             if holds != info.held:
                 raise AssertionError(f"{who}: held {info.held} != sum of holds {holds}")
-        issuance = rt.balances.total_issuance.get()
+        issuance = rt.pallet(Balances).total_issuance.get()
         if total != issuance:
             raise AssertionError(f"total issuance {issuance} != sum of balances {total}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import models
-from pallets.model_registry import artifact as art
+from formats import artifact as art
 from pallets.model_registry.types import InputSpec as ChainSpec
 from scenarios.agents.base import Agent, register_agent
 from scenarios.agents.contributors import FEE_MARGIN, Contributor

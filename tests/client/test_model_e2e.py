@@ -17,8 +17,8 @@ from client.chain import Chain
 from client.errors import RpcError
 from client.models import DownloadRefused, download_artifact
 from client.rpc import Client
+from formats import artifact as art
 from models import SCALE, InputSpec, get_kind
-from pallets.model_registry import artifact as art
 
 LABELS = "setosa,versicolor,virginica"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import models
-from pallets.model_registry import artifact as art
+from formats import artifact as art
 from pallets.model_registry.types import InputSpec
 from runtime.block import Header
 from runtime.extrinsic import sign_extrinsic

@@ -15,7 +15,7 @@ import pytest
 from consortium_chain import LocalChain, model_weights, publish_calls, register_calls
 from node_harness import NodeProcess, RpcCallError, run_cli
 
-from pallets.model_registry import artifact as art
+from formats import artifact as art
 from pallets.versioning.types import Cause
 from runtime.crypto import dev_keypair
 from runtime.genesis import consortium_spec

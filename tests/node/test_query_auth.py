@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from pallets.access.signed_query import canonical_params, named_params, sign_query
-from pallets.model_registry.query import QueryError
+from formats.signed_query import canonical_params, named_params, sign_query
 from runtime.crypto import dev_keypair
 from service.query_auth import QueryAuth
+from service.rpc_views.model_registry import QueryError
 
 GENESIS = b"\x11" * 32
 ALICE, BOB = dev_keypair("alice"), dev_keypair("bob")

@@ -95,7 +95,7 @@ def test_failed_transfer_keeps_fee_and_nonce_and_nothing_else(rt):
     names = ("alice", "bob", "charlie", "dave")
     before = balances(rt, *names)
     nonce = rt.account_info("bob").nonce
-    issuance = rt.runtime.balances.total_issuance.get()
+    issuance = rt.balances.total_issuance.get()
     mark = len(rt.events())
 
     result = rt.submit("bob", "Balances.transfer", dest=rt.account("charlie"), value=before["bob"] + 1)
@@ -108,7 +108,7 @@ def test_failed_transfer_keeps_fee_and_nonce_and_nothing_else(rt):
     assert after["charlie"] == before["charlie"]
     assert after["dave"] == before["dave"]
     assert rt.account_info("bob").nonce == nonce + 1
-    assert rt.runtime.balances.total_issuance.get() == issuance
+    assert rt.balances.total_issuance.get() == issuance
     assert events_since(rt, mark) == [
         System.ExtrinsicFailed(
             error="Balances.InsufficientBalance",
@@ -251,7 +251,7 @@ def test_dispatch_through_typed_api_moves_balance(rt):
 def test_fee_payment_never_leaves_dust_below_the_existential_deposit(rt):
     """An account that pays a fee must either keep at least the existential deposit or be reaped (or
     the extrinsic must be refused with CannotPayFees, as Substrate's KeepAlive fee withdrawal does)."""
-    ed = rt.runtime.balances.EXISTENTIAL_DEPOSIT
+    ed = rt.balances.EXISTENTIAL_DEPOSIT
     probe = rt.sign("bob", "System.remark", remark=b"dust")
     fee = expected_fee(rt, len(probe), rt.runtime.fees.extrinsic_base_weight + 10_000 + 4)
     payer = rt.account("payer")

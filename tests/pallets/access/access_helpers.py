@@ -8,11 +8,11 @@ from typing import Any
 
 import models
 from client import confidential
+from formats import artifact as art
+from formats.signed_query import named_params, sign_query
 from pallets.access import Access
-from pallets.access.signed_query import named_params, sign_query
 from pallets.access.types import Role, Training, Visibility
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.types import InputSpec
 from runtime.crypto import dev_keypair
 from runtime.testing import CallResult, MockRuntime, assert_ok
@@ -102,7 +102,7 @@ def sell_passes(
 
 def held_revenue(rt: MockRuntime) -> int:
     """What the pallet account holds as unclaimed revenue."""
-    return rt.runtime.balances.held_balance(Access.PALLET_ACCOUNT, "access/revenue")
+    return rt.balances.held_balance(Access.PALLET_ACCOUNT, "access/revenue")
 
 
 def upload(rt: MockRuntime, who: str, data: bytes) -> bytes:

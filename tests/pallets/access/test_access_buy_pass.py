@@ -138,7 +138,7 @@ def test_buy_pass_fails_when_the_model_is_unknown(rt):
 def test_buy_pass_keeps_total_issuance(rt):
     model = permissioned_model(rt)
     sell_passes(rt, model, price=ED)
-    issuance = rt.runtime.balances.total_issuance.get()
+    issuance = rt.balances.total_issuance.get()
     assert_ok(buy(rt, "bob", model))
-    assert rt.runtime.balances.total_issuance.get() == issuance
+    assert rt.balances.total_issuance.get() == issuance
     rt.check_invariants()

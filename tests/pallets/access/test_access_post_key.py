@@ -15,7 +15,8 @@ from access_helpers import (
 )
 
 from client.confidential import DecryptionFailed, unwrap_key
-from pallets.access import Access, envelope
+from formats import envelope
+from pallets.access import Access
 from runtime.crypto import dev_keypair
 from runtime.testing import assert_noop, assert_ok
 

@@ -27,10 +27,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from client.confidential import wrap_key
-from pallets.access import query as access_query
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry.query import QueryError
 from runtime.testing import build_runtime
+from service.rpc_views import access as access_query
+from service.rpc_views.model_registry import QueryError
 
 NAMES = ("alice", "bob", "charlie", "dave", "eve")
 ROLES = (ADMIN, MAINTAINER, TRAINER, READER)

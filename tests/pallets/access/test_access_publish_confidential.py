@@ -18,7 +18,8 @@ from access_helpers import (
 )
 
 from client.confidential import new_data_key
-from pallets.access import Access, envelope
+from formats import envelope
+from pallets.access import Access
 from pallets.access.types import Confidential
 from pallets.model_registry import ModelRegistry
 from runtime.testing import assert_noop, assert_ok

@@ -25,9 +25,9 @@ from access_helpers import (
     upload,
 )
 
-from pallets.access import query as access_query
-from pallets.model_registry.query import QueryError
 from service.rpc import RpcError
+from service.rpc_views import access as access_query
+from service.rpc_views.model_registry import QueryError
 
 #: Who may predict over RPC, per visibility: the table the matrix is checked against.
 PREDICT = {
@@ -140,7 +140,7 @@ def history_auth(rt, who: str, model: int):
     """The `auth` of model_history(model) signed by `who` now."""
     import time
 
-    from pallets.access.signed_query import named_params, sign_query
+    from formats.signed_query import named_params, sign_query
     from runtime.crypto import dev_keypair
 
     params = named_params("model_history", (model, 0, None, None))

@@ -14,7 +14,7 @@ TOKEN = 10**12
 
 
 def issuance(rt) -> int:
-    return rt.runtime.balances.total_issuance.get()
+    return rt.balances.total_issuance.get()
 
 
 def test_force_set_balance_works_minting(mock_runtime):
@@ -58,7 +58,7 @@ def test_force_set_balance_works_removing_an_account_below_the_existential_depos
 def test_force_set_balance_works_keeping_holds(mock_runtime):
     rt = mock_runtime
     dave = rt.account("dave")
-    rt.runtime.balances.hold(dave, "stake", 3 * ED)
+    rt.balances.hold(dave, "stake", 3 * ED)
     assert_ok(rt.call("root", "Balances.force_set_balance", who=dave, new_free=1))
     info = rt.account_info("dave")
     assert (info.free, info.held) == (1, 3 * ED)

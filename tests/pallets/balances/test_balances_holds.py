@@ -15,7 +15,7 @@ TOKEN = 10**12
 
 @pytest.fixture
 def api(mock_runtime) -> Balances:
-    return mock_runtime.runtime.balances
+    return mock_runtime.balances
 
 
 def refused(rt: MockRuntime, error: type[DispatchError], action) -> None:

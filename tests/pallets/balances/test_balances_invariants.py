@@ -40,7 +40,7 @@ class BalancesMachine(RuleBasedStateMachine):
     def start(self) -> None:
         genesis = {"Balances": {"balances": [[str(MockRuntime.account(n)), 5 * 10**15] for n in NAMES[:3]]}}
         self.rt = build_runtime(genesis=genesis)
-        self.api: Balances = self.rt.runtime.balances
+        self.api: Balances = self.rt.balances
 
     def account(self, name: str):
         return self.rt.account(name)

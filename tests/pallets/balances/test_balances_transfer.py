@@ -15,13 +15,13 @@ def test_transfer_works(mock_runtime):
     rt = mock_runtime
     alice, bob = rt.account("alice"), rt.account("bob")
     before_alice, before_bob = rt.free_balance("alice"), rt.free_balance("bob")
-    issuance = rt.runtime.balances.total_issuance.get()
+    issuance = rt.balances.total_issuance.get()
 
     assert_ok(rt.call("alice", "Balances.transfer", dest=bob, value=3 * TOKEN))
 
     assert rt.free_balance("alice") == before_alice - 3 * TOKEN
     assert rt.free_balance("bob") == before_bob + 3 * TOKEN
-    assert rt.runtime.balances.total_issuance.get() == issuance
+    assert rt.balances.total_issuance.get() == issuance
     assert rt.last_event() == Balances.Transfer(sender=alice, dest=bob, amount=3 * TOKEN)
 
 
@@ -37,13 +37,13 @@ def test_transfer_works_reaping_the_sender_below_the_existential_deposit(mock_ru
     rt = mock_runtime
     sender = rt.account("sender")
     assert_ok(rt.call("root", "Balances.force_set_balance", who=sender, new_free=5 * ED))
-    issuance = rt.runtime.balances.total_issuance.get()
+    issuance = rt.balances.total_issuance.get()
 
     assert_ok(rt.call("sender", "Balances.transfer", dest=rt.account("bob"), value=5 * ED - 10))
 
     assert rt.account_info("sender") == AccountInfo(0, 0, 0)
     assert sender not in rt.runtime.system.account
-    assert rt.runtime.balances.total_issuance.get() == issuance - 10  # the dust is burned
+    assert rt.balances.total_issuance.get() == issuance - 10  # the dust is burned
     assert Balances.DustLost(who=sender, amount=10) in rt.events()
 
 
@@ -83,7 +83,7 @@ def test_transfer_fails_when_the_balance_is_insufficient(mock_runtime):
 
 def test_transfer_fails_when_held_funds_would_be_needed(mock_runtime):
     rt = mock_runtime
-    balances = rt.runtime.balances
+    balances = rt.balances
     free = rt.free_balance("dave")
     balances.hold(rt.account("dave"), "stake", free // 2)
     assert_noop(

@@ -33,7 +33,7 @@ def test_transfer_keep_alive_works_leaving_exactly_the_existential_deposit(mock_
 def test_transfer_keep_alive_works_counting_held_balance(mock_runtime):
     rt = mock_runtime
     fund(rt, "saver", 3 * ED)
-    rt.runtime.balances.hold(rt.account("saver"), "stake", ED)
+    rt.balances.hold(rt.account("saver"), "stake", ED)
     assert_ok(rt.call("saver", "Balances.transfer_keep_alive", dest=rt.account("bob"), value=2 * ED))
     assert rt.account_info("saver").free == 0
     assert rt.account_info("saver").held == ED

@@ -7,9 +7,9 @@ import random
 from typing import Any
 
 import models
+from formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.pallet import UPLOAD_REASON
 from pallets.model_registry.types import InputSpec
 from runtime.testing import CallResult, MockRuntime, assert_ok
@@ -167,7 +167,7 @@ def registry(rt: MockRuntime) -> ModelRegistry:
 
 def held(rt: MockRuntime, who: str) -> int:
     """What `who` has held under the registry's upload reason."""
-    return rt.runtime.balances.held_balance(rt.account(who), UPLOAD_REASON)
+    return rt.balances.held_balance(rt.account(who), UPLOAD_REASON)
 
 
 def stored_bytes(rt: MockRuntime, root: bytes) -> bytes:

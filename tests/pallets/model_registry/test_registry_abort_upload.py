@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from registry_helpers import CHUNK, REG, begin, held, random_bytes, registry, send_chunks, upload
 
+from formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.pallet import UPLOAD_REASON
 from runtime.crypto import blake2_256
 from runtime.testing import assert_noop, assert_ok

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from registry_helpers import CHUNK, ED, PER_BYTE, REG, begin, fund, held, random_bytes, registry, upload
 
+from formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.pallet import UPLOAD_REASON
 from pallets.model_registry.types import Upload
 from runtime.errors import BadOrigin

@@ -17,8 +17,8 @@ from registry_helpers import (
     trained_bytes,
 )
 
+from formats import artifact as art
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.types import Manifest
 from runtime.crypto import blake2_256
 from runtime.testing import assert_noop, assert_ok

@@ -9,7 +9,7 @@ import pytest
 from registry_helpers import register, register_ok, registry
 
 from models import SCALE
-from pallets.model_registry import ModelRegistry, query
+from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import (
     FeatureScaling,
     InputSpec,
@@ -21,6 +21,7 @@ from pallets.model_registry.types import (
 from runtime.errors import CodecError
 from runtime.testing import assert_noop
 from runtime.types import decode, encode
+from service.rpc_views import model_registry as query
 
 TEXT = TextInput(r"(?u)\b\w\w+\b", True, 1, 2, True, False, TextNorm.L2)
 TEXT_SPEC = InputSpec(1024, True, -SCALE, SCALE, 64, text=TEXT)

@@ -1,4 +1,4 @@
-"""The registry's read-only queries (pallets.model_registry.query, behind the model_* RPC methods): model
+"""The registry's read-only queries (service.rpc_views.model_registry, behind the model_* RPC methods): model
 info, paged listing, free predictions for every kind, and downloads with state proofs. Each test commits
 its state with rt.next_block() first, as a node's read view would see it."""
 
@@ -25,12 +25,12 @@ from registry_helpers import (
 )
 
 import models
-from pallets.model_registry import artifact as art
-from pallets.model_registry import query
+from formats import artifact as art
 from runtime import codec
 from runtime.crypto import blake2_256
 from runtime.testing import assert_ok
 from runtime.trie import ProofError, verify_proof
+from service.rpc_views import model_registry as query
 
 
 def hexs(data: bytes) -> str:

@@ -24,9 +24,9 @@ from registry_helpers import (
     upload,
 )
 
+from formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.pallet import UPLOAD_REASON
 from pallets.model_registry.types import MAX_FEATURES, MAX_LABELS, InputSpec, ModelMetadata
 from runtime.errors import BadOrigin

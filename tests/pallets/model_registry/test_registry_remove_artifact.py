@@ -15,9 +15,9 @@ from registry_helpers import (
     upload,
 )
 
+from formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.pallet import UPLOAD_REASON
 from runtime.crypto import blake2_256
 from runtime.testing import assert_noop, assert_ok

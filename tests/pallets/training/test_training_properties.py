@@ -79,7 +79,7 @@ class Ledger:
 
     def check(self, issuance: int, total: int) -> None:
         rt = self.rt
-        assert rt.runtime.balances.total_issuance.get() == issuance  # nothing minted or burned
+        assert rt.balances.total_issuance.get() == issuance  # nothing minted or burned
         accounts = sum(info.free + info.held for _, info in rt.runtime.system.account.items())
         assert accounts == total  # free + held (+ taken, now someone's free) is constant
         pallet = training(rt)
@@ -106,7 +106,7 @@ def test_training_conserves_balances_and_never_pays_twice(steps, mechanism):
                       refund_wait_s=30, owner_claim_wait_s=120, any_claim_wait_s=600, cost_weight=1_000_003,
                       batch_limit=3))
     ledger = Ledger(rt, model)
-    issuance = rt.runtime.balances.total_issuance.get()
+    issuance = rt.balances.total_issuance.get()
     total = sum(info.free + info.held for _, info in rt.runtime.system.account.items())
     for step, op in enumerate(steps):
         ledger.step = step

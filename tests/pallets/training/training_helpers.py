@@ -84,7 +84,7 @@ def advance(rt: MockRuntime, seconds: int, ms: int = 0) -> None:
 
 def held(rt: MockRuntime, who: str) -> int:
     """What is held from `who` for training deposits."""
-    return int(rt.runtime.balances.held_balance(rt.account(who), DEPOSIT_REASON))
+    return int(rt.balances.held_balance(rt.account(who), DEPOSIT_REASON))
 
 
 def make_good(rt: MockRuntime, who: str, model: int, kind: str = "dense_perceptron") -> int:

@@ -1,13 +1,13 @@
-"""pallets.versioning.query: history, verify and diff behind the RPC methods (on a mock runtime)."""
+"""service.rpc_views.versioning: history, verify and diff behind the RPC methods (on a mock runtime)."""
 
 from __future__ import annotations
 
 import pytest
 from versioning_helpers import encode, initial_weights, publish_trained, register, training_step, versioning
 
-from pallets.model_registry import artifact as art
-from pallets.model_registry.query import QueryError
-from pallets.versioning import query
+from formats import artifact as art
+from service.rpc_views import versioning as query
+from service.rpc_views.model_registry import QueryError
 
 
 def test_history_works(rt):

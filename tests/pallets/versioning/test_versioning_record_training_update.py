@@ -8,8 +8,8 @@ import pytest
 from versioning_helpers import encode, initial_weights, register, training_step, versioning
 
 import models
+from formats import artifact as art
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.versioning import Versioning
 from pallets.versioning.types import Cause
 

@@ -107,8 +107,7 @@ class Chain:
         rt.commit(pending, extra_puts=self.chaindb.block_records(pending, finalize=True))
         self.chaindb.advance(pending.header, finalize=True)
         self.events.append((pending.header.number, list(pending.events)))
-        self.reader.head = pending.header
-        self.reader.trie.set_root(pending.header.state_root)
+        self.reader.view(pending.header)
         return results
 
     def one(self, who: str, name: str, /, **kwargs: Any) -> ApplyResult:
@@ -127,7 +126,7 @@ def register_args() -> dict[str, Any]:
 
 def upload_extrinsics(chain: Chain, who: str, data: bytes, upload_id: int) -> list[bytes]:
     """begin_upload, every chunk and finish_upload of `data` (the upload gets id `upload_id`)."""
-    from pallets.model_registry import artifact as art
+    from formats import artifact as art
 
     root = art.artifact_root(data)
     out = [chain.sign(who, "ModelRegistry.begin_upload", root=root, size=len(data))]

@@ -8,8 +8,8 @@ import dataclasses
 from typing import Any
 
 import models
+from formats import artifact as art
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.model_registry.types import InputSpec
 from pallets.versioning import Versioning
 from runtime import bls

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from formats import artifact as art
 from pallets.model_registry import ModelRegistry
-from pallets.model_registry import artifact as art
 from pallets.versioning import Versioning
-from pallets.versioning import query as versions
-from pallets.versioning.cache import WEIGHTS
 from runtime.executive import PHASE_FINALIZATION
 from runtime.pallet import Event
+from service.rpc_views import versioning as versions
 
 
 def state_history(rt: Any, model: int) -> list[dict[str, Any]]:
@@ -63,7 +62,7 @@ def check_integrity(rt: Any, model: int) -> list[dict[str, Any]]:
     """Every version's root equals the root of its bytes rebuilt from state with a cold cache (stored
     chunks, or the checkpoint's weights plus the deltas, re-encoded); parents form one tree rooted at 0."""
     history = state_history(rt, model)
-    WEIGHTS.clear()
+    rt.pallet(ModelRegistry).weights.clear()
     for entry in history:
         record = versions.resolve(rt, model, entry["version"])
         data = versions.full_bytes(rt, model, record)

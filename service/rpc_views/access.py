@@ -1,8 +1,8 @@
-"""Read-side access decisions behind the `model_*` RPC methods: who may predict with or download a model
-(Access.can on the state), which models use an artifact root, and what a model's public description shows.
-Grants are judged as in the block after the state's (`block` = its number + 1, given by the caller, which
-knows the best block), like a transaction sent now: a grant that expires at block N reads while the best
-block is below N - 1, and no longer once N - 1 is the best.
+"""Access's RPC view: the read-side access decisions behind the `model_*` RPC methods: who may predict
+with or download a model (Access.can on the state), which models use an artifact root, and what a
+model's public description shows. Grants are judged as in the block after the state's (`block` = its
+number + 1, given by the caller, which knows the best block), like a transaction sent now: a grant that
+expires at block N reads while the best block is below N - 1, and no longer once N - 1 is the best.
 
 Read-only, run on a node's read runtime. A refusal is a QueryError: AccessDenied for a model the caller
 may not read (the same whether or not the caller signed, and whatever the model holds), UnknownArtifact
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from pallets.access.pallet import Access
 from pallets.access.types import Confidential, Visibility
-from pallets.model_registry import query
-from pallets.model_registry.query import QueryError
 from pallets.model_registry.types import ModelInfo
 from runtime.types import AccountId
+from service.rpc_views import model_registry as query
+from service.rpc_views.model_registry import QueryError
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime

@@ -1,6 +1,7 @@
-"""Read-only queries behind the `training_*` RPC methods: contributions of a model (optionally one
-contributor's), what an account can still get back, and the deposit a contribution would hold at a time.
-They run on a runtime with no block in progress (a node's read view) and never write."""
+"""Training's RPC view: the read-only queries behind the `training_*` RPC methods (contributions of a
+model, optionally one contributor's; what an account can still get back; the deposit a contribution
+would hold at a time). They run on a runtime with no block in progress (a node's read view) and never
+write."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from pallets.model_registry.query import QueryError
 from pallets.training.pallet import Training
 from pallets.training.types import Contribution, Status
 from runtime.crypto import address
 from runtime.errors import DispatchError
 from runtime.types import AccountId
+from service.rpc_views.model_registry import QueryError
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime

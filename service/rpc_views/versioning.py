@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from formats import artifact as art
 from models.weights import Weights
-from pallets.model_registry import artifact as art
-from pallets.model_registry.query import QueryError
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
 from pallets.versioning.pallet import Versioning
 from pallets.versioning.types import LATEST, STABLE, VersionRecord
 from runtime.crypto import blake2_256
 from runtime.errors import DispatchError
+from service.rpc_views.model_registry import QueryError
 
 if TYPE_CHECKING:
     from runtime.executive import Runtime
