@@ -20,7 +20,7 @@ from client import models
 from client.chain import Chain, from_hex, hex_of
 from client.errors import ClientError
 from formats import envelope
-from formats.predictions import QueryError, as_batch, input_spec_of_json, predict_rows
+from formats.predictions import QueryError, as_batch, predict_rows
 from runtime.crypto import Keypair
 
 
@@ -198,6 +198,9 @@ def predict_local(
 ) -> dict[str, Any]:
     """Download the model's weights (verified against the chain), decrypt them when the model is
     confidential (with this account's posted key) and predict here, with the node's own code."""
+    from client.onboarding import spec_from_json
+    from client.sklearn_convert import model_input_of
+    from formats.predictions import LOGISTIC_TASK
     from models import ModelError, get_kind
 
     info = chain.client.request("model_get", [model])
@@ -206,12 +209,14 @@ def predict_local(
         raise NoKey(f"model {model} is confidential: predicting needs --signer, a key holder's account")
     got = models.download_artifact(chain, model, signer=keypair)
     data = open_artifact(got.data, my_key(chain, keypair, model)) if secret and keypair else got.data
-    spec = input_spec_of_json(info["inputSpec"])
+    inputs = model_input_of(spec_from_json(info["inputSpec"]))  # the kind's spec and any input step
+    spec = inputs.spec
     kind = get_kind(info["kind"])
     labels = list(info["labels"])
     try:
         weights = kind.decode(data, spec, len(labels))
-        predictions = predict_rows(kind, weights, spec, labels, as_batch(rows), fixed=fixed)
+        predictions = predict_rows(kind, weights, spec, labels, as_batch(rows), fixed=fixed, inputs=inputs,
+                                   logistic=info.get("task") == LOGISTIC_TASK)
     except QueryError as exc:
         raise ClientError(f"{exc.error}: {exc}") from exc
     except ModelError as exc:  # weights that do not decode

@@ -267,7 +267,8 @@ def _struct(schema: Schema, value: Any, where: str, calls: CallEncoder | None) -
         data = dict(zip(names, data, strict=True))
     if not isinstance(data, dict):
         raise _bad(where, f"a JSON object with {', '.join(names)} ({describe(schema)})", data)
-    missing = [n for n in names if n not in data]
+    optional = {str(f["name"]) for f in fields if f.get("omit_if_none")}
+    missing = [n for n in names if n not in data and n not in optional]
     unknown = sorted(set(data) - set(names))
     if missing or unknown:
         raise ArgumentError(
@@ -275,7 +276,10 @@ def _struct(schema: Schema, value: Any, where: str, calls: CallEncoder | None) -
             + (f"; missing {', '.join(missing)}" if missing else "")
             + (f"; unknown {', '.join(map(str, unknown))}" if unknown else "")
         )
-    return [to_wire(f["schema"], data[f["name"]], f"{where}.{f['name']}", calls) for f in fields]
+    wire = [to_wire(f["schema"], data.get(f["name"]), f"{where}.{f['name']}", calls) for f in fields]
+    while wire and wire[-1] is None and fields[len(wire) - 1].get("omit_if_none"):
+        wire.pop()  # optional fields added later are left off while None (the runtime's one encoding)
+    return wire
 
 
 def _call(schema: Schema, value: Any, where: str, calls: CallEncoder | None) -> list[Any]:

@@ -82,9 +82,11 @@ def _option(schema: Schema, wire: Any, calls: CallDecoder | None) -> Any:
 
 def _struct(schema: Schema, wire: Any, calls: CallDecoder | None) -> Any:
     fields = list(schema.get("fields", []))
-    if not isinstance(wire, list | tuple) or len(wire) != len(fields):
+    required = sum(1 for f in fields if not f.get("omit_if_none"))
+    if not isinstance(wire, list | tuple) or not required <= len(wire) <= len(fields):
         raise _mismatch(schema, wire)
-    return {f["name"]: to_json(f["schema"], v, calls) for f, v in zip(fields, wire, strict=True)}
+    padded = [*wire, *([None] * (len(fields) - len(wire)))]
+    return {f["name"]: to_json(f["schema"], v, calls) for f, v in zip(fields, padded, strict=True)}
 
 
 def _enum(schema: Schema, wire: Any, calls: CallDecoder | None) -> Any:

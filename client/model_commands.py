@@ -14,11 +14,12 @@ from client import confidential, models
 from client.chain import Chain, hex_of
 from client.convert import to_wire
 from client.errors import ArgumentError, RpcError
+from client.onboarding_commands import add_onboarding_commands
 from client.output import Output, ProgressBar, table
 from client.signer import load_signer
 from client.version_commands import add_version_commands, version_selector
 from formats import envelope
-from runtime.boundedjson import loads_bounded
+from runtime.boundedjson import JsonLimitError, loads_bounded
 
 VERSION_HELP = "version number or channel (default: stable when set, else latest)"
 
@@ -58,6 +59,7 @@ def add_model_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     down.add_argument("--version", help=VERSION_HELP)
     down.set_defaults(handler=cmd_download)
     _add_predict(group.add_parser("predict", parents=[common], help="labels and scores, free, from the node"))
+    add_onboarding_commands(group, common)
     add_version_commands(group, common)
     _add_confidential(group, common)
 
@@ -135,9 +137,15 @@ def _add_register(reg: argparse.ArgumentParser) -> None:
 def _add_predict(pred: argparse.ArgumentParser) -> None:
     pred.add_argument("model", type=int)
     pred.add_argument(
-        "rows", nargs="*", help="a row as JSON, e.g. [0.1,2,3] (several rows: several arguments)"
+        "rows", nargs="*",
+        help="a row as JSON, e.g. [0.1,2,3], or a document for a text model, e.g. \"a great movie\" "
+        "(several rows: several arguments)",
     )
-    pred.add_argument("--file", type=Path, help="rows from a CSV file (one row per line) or a JSON list")
+    pred.add_argument(
+        "--file", type=Path,
+        help="rows from a .csv file (numeric, one row per line) or a JSON list; any other file is text, "
+        "one document per line (for text models)",
+    )
     pred.add_argument("--at", help="block hash or number")
     pred.add_argument("--fixed", action="store_true", help="rows are Q.16 integers")
     pred.add_argument("--version", help=VERSION_HELP)
@@ -295,28 +303,48 @@ def cmd_predict(args: argparse.Namespace, chain: Chain, out: Output) -> int:
         if args.at is not None or selector is not None:
             raise ArgumentError("local predictions use the best block's weights: leave out --at, --version")
         answer = confidential.predict_local(chain, signer, args.model, rows, fixed=args.fixed)
-    lines = [f"{p['name']}\t(label {p['label']}, scores {p['scores']})" for p in answer["predictions"]]
+    lines = [_prediction_line(p) for p in answer["predictions"]]
     if "version" in answer:
         lines.insert(0, f"version {answer['version']} ({answer['artifact']})")
     out.emit(answer, "\n".join(lines))
     return 0
 
 
+def _prediction_line(p: dict[str, Any]) -> str:
+    """One prediction for people: the label, then probabilities (logistic models) or real-unit scores."""
+    if "probabilities" in p:
+        shown = ", ".join(f"{x:.4f}" for x in p["probabilities"])
+        return f"{p['name']}\t(label {p['label']}, probabilities [{shown}])"
+    real = p.get("scoresReal", [s / 65536 for s in p["scores"]])
+    return f"{p['name']}\t(label {p['label']}, scores [{', '.join(f'{x:.4f}' for x in real)}])"
+
+
 def _rows(args: argparse.Namespace) -> list[Any]:
+    """Rows from the arguments (JSON; an argument that is not JSON is a document) and --file."""
     rows: list[Any] = []
-    try:
-        rows.extend(loads_bounded(text) for text in args.rows)
-    except ValueError as exc:
-        raise ArgumentError(f"a row is not JSON: {exc}") from exc
+    for text in args.rows:
+        try:
+            rows.append(loads_bounded(text))
+        except JsonLimitError as exc:
+            raise ArgumentError(f"a row is refused: {exc}") from exc
+        except ValueError:
+            if text.lstrip().startswith(("[", "{")):
+                raise ArgumentError(f"a row is not valid JSON: {text[:80]!r}") from None
+            rows.append(text)  # a document, for a text model (the node names it if the model is numeric)
     if args.file is not None:
         rows.extend(_file_rows(args.file))
     if not rows:
-        raise ArgumentError("give rows as JSON arguments or with --file")
+        raise ArgumentError("give rows as JSON arguments, documents, or --file")
     return rows
 
 
 def _file_rows(path: Path) -> list[Any]:
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArgumentError(f"{path}: cannot read it as text: {exc}") from exc
+    if path.suffix.lower() not in (".csv", ".json") and not text.lstrip().startswith("["):
+        return [line for line in text.splitlines() if line.strip()]  # one document a line
     if text.lstrip().startswith("["):
         loaded = loads_bounded(text, max_bytes=None)
         return loaded if isinstance(loaded, list) else [loaded]

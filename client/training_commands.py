@@ -12,7 +12,7 @@ from client.errors import ArgumentError, TransactionFailed
 from client.models import _watch
 from client.output import Output, table
 from client.signer import load_signer
-from runtime.boundedjson import loads_bounded
+from runtime.boundedjson import JsonLimitError, loads_bounded
 
 
 def add_training_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -46,7 +46,10 @@ def add_training_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("features", help="JSON list: Q.16 ints (dense) or sorted feature indices (sparse)")
+    parser.add_argument(
+        "features",
+        help="JSON list: Q.16 ints (dense) or sorted feature indices (sparse); a text model: the document",
+    )
     parser.add_argument("label", type=int, help="label index")
 
 
@@ -90,8 +93,13 @@ def cmd_deposit(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 
 def cmd_add(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Contribute one example and print its contribution id and deposit."""
-    call_args = {"model": args.model, "features": _features(args.features), "label": args.label}
-    receipt = _watch(chain, _signer(args), "Training.add_data", call_args, args.timeout)
+    data = _features(args.features)
+    _check_text_model(chain, args.model, data)
+    if isinstance(data, str):
+        call, call_args = "Training.add_text", {"model": args.model, "text": data, "label": args.label}
+    else:
+        call, call_args = "Training.add_data", {"model": args.model, "features": data, "label": args.label}
+    receipt = _watch(chain, _signer(args), call, call_args, args.timeout)
     fields = _training_event(receipt, "DataAdded")
     summary = {"contribution": fields["contribution"], "deposit": fields["deposit"],
                "block": receipt.block_hash}
@@ -102,22 +110,44 @@ def cmd_add(args: argparse.Namespace, chain: Chain, out: Output) -> int:
 def cmd_settle(args: argparse.Namespace, chain: Chain, out: Output) -> int:
     """Refund or report a contribution and print what was paid."""
     event = "Refunded" if args.call == "refund" else "Taken"
-    features = _features(args.features)
-    call_args = {"contribution": args.contribution, "features": features, "label": args.label}
-    receipt = _watch(chain, _signer(args), f"Training.{args.call}", call_args, args.timeout)
+    data = _features(args.features)
+    key, call = ("text", f"Training.{args.call}_text") if isinstance(data, str) else (
+        "features", f"Training.{args.call}")
+    call_args = {"contribution": args.contribution, key: data, "label": args.label}
+    receipt = _watch(chain, _signer(args), call, call_args, args.timeout)
     fields = _training_event(receipt, event)
     out.emit(fields, f"{event.lower()}: {fields['amount']} of contribution {args.contribution}")
     return 0
 
 
-def _features(text: str) -> list[int]:
+def _features(text: str) -> list[int] | str:
+    """A JSON list of ints, or a document (anything that is not JSON, or a JSON string) for text models."""
     try:
         value = loads_bounded(text)
+    except JsonLimitError as exc:
+        raise ArgumentError(f"features are refused: {exc}") from exc
     except ValueError as exc:
-        raise ArgumentError(f"features are not JSON: {exc}") from exc
+        if text.lstrip().startswith(("[", "{")):
+            raise ArgumentError(f"features are not valid JSON: {exc}") from exc
+        return text
+    if isinstance(value, str):
+        return value
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise ArgumentError("features must be a JSON list of integers (Q.16 values or feature indices)")
     return value
+
+
+class TextForNumericModel(ArgumentError):
+    """A document was given to a model without a text featurizer, or numbers to a text model."""
+
+
+def _check_text_model(chain: Chain, model: int, data: list[int] | str) -> None:
+    """Refuse, before signing anything, text for a numeric model and numbers for a text model."""
+    spec = chain.client.request("model_get", [model, None])["inputSpec"]
+    if isinstance(data, str) and spec.get("text") is None:
+        raise TextForNumericModel(f"TextForNumericModel: model {model} takes numeric rows, not text")
+    if not isinstance(data, str) and spec.get("text") is not None:
+        raise TextForNumericModel(f"NotText: model {model} is a text model: give the document itself")
 
 
 def _signer(args: argparse.Namespace) -> Any:

@@ -13,7 +13,7 @@ import functools
 import types
 import typing
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from runtime import codec
 from runtime.errors import CodecError, Overflow
@@ -373,30 +373,57 @@ def _none_converter(_: Any) -> Converter:
 # --- dataclasses and enums ------------------------------------------------------------------------
 
 
+OMIT_IF_NONE: Final = {"omit_if_none": True}
+"""Field metadata for an optional field added to a stored struct later: while it (and every such field
+after it) is None it is left off the wire, so values written before the field existed keep their bytes.
+Such fields must come last; a wire that ends in an explicit None there is refused (one encoding)."""
+
+
 def _dataclass_converter(cls: type) -> Converter:
     hints = typing.get_type_hints(cls, include_extras=True)
     fields = [f for f in dataclasses.fields(cls) if f.init]
     names = [f.name for f in fields]
     parts = [converter(hints[f.name]) for f in fields]
     count = len(parts)
+    required = _required_fields(cls, fields)
     pairs = list(zip(names, parts, strict=True))
 
     def to_wire(value: Any) -> list[Wire]:
         if not isinstance(value, cls):
             raise _fail(cls.__name__, value)
-        return [part.to_wire(getattr(value, name)) for name, part in pairs]
+        wire = [part.to_wire(getattr(value, name)) for name, part in pairs]
+        while len(wire) > required and wire[-1] is None:
+            wire.pop()
+        return wire
 
     def from_wire(value: Any) -> Any:
-        if type(value) is not list or len(value) != count:
+        if type(value) is not list or not required <= len(value) <= count:
             raise _fail(f"{cls.__name__} ({count} fields)", value)
-        return cls(*[part.from_wire(v) for part, v in zip(parts, value, strict=True)])
+        if len(value) > required and value[-1] is None:
+            raise _fail(f"{cls.__name__} (a trailing optional field is left off, not null)", value)
+        return cls(*[part.from_wire(v) for part, v in zip(parts, value, strict=False)])
 
     schema: Schema = {
         "type": "struct",
         "name": cls.__name__,
-        "fields": [{"name": n, "type": p.name, "schema": p.schema} for n, p in pairs],
+        "fields": [
+            {"name": f.name, "type": p.name, "schema": p.schema, **({"omit_if_none": True} if i >= required
+                                                                    else {})}
+            for i, (f, p) in enumerate(zip(fields, parts, strict=True))
+        ],
     }
     return Converter(cls.__name__, schema, to_wire, from_wire)
+
+
+def _required_fields(cls: type, fields: list[dataclasses.Field[Any]]) -> int:
+    """How many leading fields are always on the wire (the rest are OMIT_IF_NONE, all at the end)."""
+    flags = [bool(f.metadata.get("omit_if_none")) for f in fields]
+    required = len(flags)
+    while required and flags[required - 1]:
+        required -= 1
+    if any(flags[:required]):
+        raise TypeError(f"{cls.__name__}: OMIT_IF_NONE fields must come after every other field")
+    return required
 
 
 def _enum_converter(cls: type[enum.Enum]) -> Converter:

@@ -2,8 +2,8 @@
 
     name = "headline"            seed = 7                 duration = "10d"        eval_interval = "6h"
     backend = "memory"           # or "leveldb" (a fresh directory under the output directory)
-    [data]       source = "sklearn" | "csv" | "generator", name, path, label_column, samples, features,
-                 classes, test_fraction, initial_fraction, clip
+    [data]       source = "sklearn" | "csv" | "generator" | "text", name, path, label_column, samples,
+                 features, classes, test_fraction, initial_fraction, clip
     [model]      kind = "dense_perceptron" | "sparse_perceptron" | "naive_bayes" | "nearest_centroid"
     [incentive]  mechanism = "Stake" | "Points" | "Trainers", cost_weight (tokens), refund_wait,
                  owner_claim_wait, any_claim_wait (durations), batch_limit
@@ -34,7 +34,7 @@ TOP_FIELDS = (
     Field("backend", "text", "memory", choices=("memory", "leveldb")),
 )
 DATA_FIELDS = (
-    Field("source", "text", "sklearn", choices=("sklearn", "csv", "generator")),
+    Field("source", "text", "sklearn", choices=("sklearn", "csv", "generator", "text")),
     Field("name", "text", "breast_cancer"),
     Field("path", "text", ""),
     Field("label_column", "text", ""),

@@ -1,10 +1,13 @@
-"""Scenario data sets: a data set bundled with scikit-learn, a CSV file or a generator, split into the
-owner's initial training set, the contributors' pool and a held-out test set, and encoded as chain rows.
+"""Scenario data sets: a data set bundled with scikit-learn, a CSV file, a generator or generated text
+(short reviews, scenarios/textdata.py), split into the owner's initial training set, the contributors'
+pool and a held-out test set, and encoded as chain rows.
 
 Encoding (off chain, done once per run with a seeded shuffle): features are standardized with the
 training part's mean and deviation, clipped to [-clip, clip] and quantized to Q.16 ints (models.quantize);
 `naive_bayes` takes counts, so its rows are shifted to [0, 2 * clip]; `sparse_perceptron` rows are the
-sorted indices of the features above their mean.
+sorted indices of the features above their mean. Text (`source = "text"`, sparse_perceptron or
+naive_bayes): each review hashed by models.text (binary, no sign alternation, `features` buckets) into the
+sorted indices of its words, the form the chain's sparse rows take.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from scenarios.fields import ScenarioError
 
 SKLEARN_SETS = ("breast_cancer", "digits", "iris", "wine")
 GENERATORS = ("classification", "blobs")
+TEXT_KINDS = ("sparse_perceptron", "naive_bayes")
 Row = list[int]
 
 
@@ -136,6 +140,8 @@ def _generated(config: DataConfig, seed: int) -> tuple[npt.NDArray[np.float64], 
 
 def build_dataset(config: DataConfig, kind: str, base_dir: Path, seed: int) -> Dataset:
     """Load, shuffle (seeded), split and encode the data for a model kind."""
+    if config.source == "text":
+        return _text_dataset(config, kind, seed)
     x, names = load_raw(config, base_dir, seed)
     label_names = tuple(sorted(set(names)))
     if len(label_names) < 2:
@@ -171,3 +177,23 @@ def _encode(scaled: npt.NDArray[np.float64], kind: str, clip: float) -> tuple[In
         spec = InputSpec(n_features, False, -bound, bound)
         fixed = models.quantize(scaled, spec)
     return spec, [[int(v) for v in r] for r in np.asarray(fixed)]
+
+
+def _text_dataset(config: DataConfig, kind: str, seed: int) -> Dataset:
+    """Generated reviews, hashed into sorted word indices (see the module docstring), split in order."""
+    from models.text import TextFeaturizer
+    from scenarios.textdata import LABELS, corpus
+
+    if kind not in TEXT_KINDS:
+        raise ScenarioError("data.source", f"text data needs a model kind in {TEXT_KINDS}, not {kind!r}")
+    docs, labels = corpus(config.samples, seed)
+    hasher = TextFeaturizer(config.features, alternate_sign=False, binary=True, norm="none")
+    rows = [[int(i) for i in hasher.featurize(doc).indices] for doc in docs]
+    n_test = max(1, int(len(rows) * config.test_fraction))
+    n_initial = max(1, int(len(rows) * config.initial_fraction))
+    if len(rows) - n_test - n_initial < 1:
+        raise ScenarioError("data.test_fraction", "leaves no examples for the contributors")
+    spec = InputSpec(config.features, True, 0, SCALE, max(1, max(len(r) for r in rows)))
+    parts = [(0, n_test), (n_test, n_test + n_initial), (n_test + n_initial, len(rows))]
+    test, initial, pool = ((rows[a:b], labels[a:b]) for a, b in parts)
+    return Dataset(spec, LABELS, initial, pool, test)

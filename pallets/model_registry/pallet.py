@@ -330,7 +330,7 @@ class ModelRegistry(ArtifactStore):
         ensure(spec.min_value < spec.max_value, self.BadInputSpec, "min_value must be below max_value")
         ensure(spec.max_nonzeros <= spec.n_features, self.BadInputSpec, "max_nonzeros exceeds n_features")
         try:  # the model kinds' own bounds (|value| <= 2**47, dense specs leave max_nonzeros at 0)
-            spec.to_models()
+            spec.to_model_input()  # and the input step's (text featurizer or scaling) against the spec
         except ModelError as exc:
             fail(self.BadInputSpec, str(exc))
         ensure(2 <= len(labels) <= MAX_LABELS and len(set(labels)) == len(labels), self.BadLabels)

@@ -4,9 +4,24 @@ uploads in progress. All fields are integers, bytes or bounded strings (fixed po
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 from models import spec as models_spec
-from runtime.types import H256, I64, U8, U32, U64, AccountId, Balance, BlockNumber, bounded_str
+from models.inputs import ModelInput
+from models.scaling import Scaling
+from models.text import TextFeaturizer
+from runtime.types import (
+    H256,
+    I64,
+    OMIT_IF_NONE,
+    U8,
+    U32,
+    U64,
+    AccountId,
+    Balance,
+    BlockNumber,
+    bounded_str,
+)
 
 ModelId = U32
 UploadId = U32
@@ -16,6 +31,40 @@ Label = bounded_str(64)
 KindName = bounded_str(32)
 MAX_LABELS = 1_000
 MAX_FEATURES = 10_000_000
+
+
+TokenPattern = bounded_str(256)
+
+
+class TextNorm(enum.Enum):
+    """How a text featurizer normalizes a document's counts (integer math, see models/text.py)."""
+
+    NONE = "none"
+    L1 = "l1"
+    L2 = "l2"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TextInput:
+    """A HashingVectorizer-compatible featurizer (models/text.py): the model takes documents, hashed
+    on chain into its n_features (MurmurHash3, sign alternation, word n-grams, counts or binary, norm)."""
+
+    token_pattern: TokenPattern  # type: ignore[valid-type]
+    lowercase: bool
+    ngram_min: U8
+    ngram_max: U8
+    alternate_sign: bool
+    binary: bool
+    norm: TextNorm
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeatureScaling:
+    """A per-feature affine step before the kind (models/scaling.py): x' = x * mult + add, mult in Q.32
+    and add in Q.16, one of each per feature."""
+
+    mult_q32: tuple[I64, ...]
+    add_q16: tuple[I64, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,6 +79,9 @@ class InputSpec:
     min_value: I64
     max_value: I64
     max_nonzeros: U32 = 0  # sparse inputs: most indices per row (0: n_features); bounds overflow checks
+    # optional input steps, left off the stored bytes while None (models stored before them keep theirs)
+    text: TextInput | None = dataclasses.field(default=None, metadata=OMIT_IF_NONE)
+    scaling: FeatureScaling | None = dataclasses.field(default=None, metadata=OMIT_IF_NONE)
 
     def to_models(self) -> models_spec.InputSpec:
         """The models package's InputSpec with the same fields (the one chain-to-models conversion;
@@ -41,6 +93,16 @@ class InputSpec:
             max_value=self.max_value,
             max_nonzeros=self.max_nonzeros,
         )
+
+    def to_model_input(self) -> ModelInput:
+        """The models package's ModelInput: to_models() plus the input step (text featurizer or scaling),
+        the one conversion of a model's whole input path (models.ModelError if either is refused)."""
+        text, steps = self.text, self.scaling
+        featurizer = None if text is None else TextFeaturizer(
+            self.n_features, text.token_pattern, text.lowercase, text.ngram_min, text.ngram_max,
+            text.alternate_sign, text.binary, text.norm.value)
+        scaling = None if steps is None else Scaling(tuple(steps.mult_q32), tuple(steps.add_q16))
+        return ModelInput(self.to_models(), featurizer, scaling)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -105,6 +167,7 @@ __all__ = [
     "MAX_LABELS",
     "U8",
     "Description",
+    "FeatureScaling",
     "InputSpec",
     "KindName",
     "Label",
@@ -114,6 +177,8 @@ __all__ = [
     "ModelMetadata",
     "Name",
     "Prediction",
+    "TextInput",
+    "TextNorm",
     "Upload",
     "UploadId",
 ]

@@ -3,6 +3,8 @@ and the model update through the kind's own rule, fed to Versioning. Verify ever
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pallets.training import rules
@@ -15,6 +17,14 @@ if TYPE_CHECKING:
     import models
     from pallets.model_registry.types import ModelInfo
     from pallets.training.pallet import Training
+
+@dataclasses.dataclass(frozen=True)
+class TextItem:
+    """One labelled document of a text model (add_text): the data is the text itself."""
+
+    features: str
+    label: int
+
 
 TRAIN = "train"
 TRAINER_ROLE = "Trainer"
@@ -32,7 +42,8 @@ def deposit_at(pallet: Training, model: int, config: TrainingConfig, now_ms: int
     return rules.deposit_for(config.cost_weight, seconds)
 
 
-def add_items(pallet: Training, who: AccountId, model: int, items: list[DataItem], *, batch: bool) -> None:
+def add_items(pallet: Training, who: AccountId, model: int, items: Sequence[DataItem | TextItem], *,
+              batch: bool) -> None:
     """add_data (one item) and add_batch: every check for every item first, then each item in order."""
     config = pallet.config(model)
     if not config.enabled:
@@ -90,14 +101,14 @@ def is_trainer(pallet: Training, who: AccountId, model: int, info: ModelInfo) ->
     return who == info.owner if answer is None else bool(answer)
 
 
-def _row(pallet: Training, view: ModelView, item: DataItem) -> models.FixedRow:
+def _row(pallet: Training, view: ModelView, item: DataItem | TextItem) -> models.FixedRow:
     try:
         return view.row(item.features, item.label)
     except BadRow as exc:
         fail(pallet.BadData, str(exc))
 
 
-def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item: DataItem,
+def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item: DataItem | TextItem,
              row: models.FixedRow, deposit: int, now: int, terms: int) -> None:
     contribution = pallet.next_contribution.get()
     pallet.next_contribution.set(contribution + 1)
@@ -114,8 +125,13 @@ def _add_one(pallet: Training, who: AccountId, model: int, view: ModelView, item
     pallet.by_model[model, contribution] = True
     pallet.by_contributor[who, contribution] = True
     pallet.last_update[model] = now
+    text = item.features if isinstance(item.features, str) else None
+    features = item.features if not isinstance(item.features, str) else []
     pallet.deposit_event(pallet.DataAdded(
         model=model, contribution=contribution, contributor=who, deposit=deposit, label=item.label,
-        data_hash=data_hash, features=item.features, version=version, changed=result.changed,
+        data_hash=data_hash, features=features, version=version,
+        changed=result.changed,
     ))
+    if text is not None:  # a document: the data is the text (DataAdded keeps its shape, features empty)
+        pallet.deposit_event(pallet.TextAdded(model=model, contribution=contribution, text=text))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated
 
+from models.text import MAX_TEXT_BYTES
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
 from pallets.training import add, settle
@@ -33,15 +34,26 @@ from pallets.versioning import Versioning
 from runtime.errors import DispatchError, Overflow, PalletError
 from runtime.pallet import Event, Origin, Pallet, call, ensure, fail, hookimpl
 from runtime.storage.items import StorageDoubleMap, StorageMap, StorageValue
-from runtime.types import H256, U32, U64, U64_MAX, AccountId, Balance, ByteLength, Moment
+from runtime.types import H256, U32, U64, U64_MAX, AccountId, Balance, ByteLength, Moment, bounded_str
 
 Items = Annotated[list[DataItem], ByteLength(most=MAX_BATCH)]
 ADD_BASE_WEIGHT, ROW_ENTRY_WEIGHT = 120_000, 200
 U32_MAX = (1 << 32) - 1
+TEXT_BYTE_WEIGHT = 40
+"""Weight per UTF-8 byte of a document (tokenizing and hashing it on chain)."""
+Document = bounded_str(MAX_TEXT_BYTES)
 
 
 def _add_weight(features: list[int]) -> int:
     return ADD_BASE_WEIGHT + ROW_ENTRY_WEIGHT * len(features)
+
+
+def _text_weight(text: str) -> int:
+    return ADD_BASE_WEIGHT + TEXT_BYTE_WEIGHT * len(text.encode("utf-8"))
+
+
+def _settle_text_weight(text: str) -> int:
+    return 150_000 + TEXT_BYTE_WEIGHT * len(text.encode("utf-8"))
 
 
 def _batch_weight(items: list[DataItem]) -> int:
@@ -135,6 +147,14 @@ class Training(Pallet):
         amount: Balance
         remaining: Balance
         reason: TakeReason
+
+    @dataclasses.dataclass(frozen=True)
+    class TextAdded(Event):  # last: an event's index is its position, and stored events keep theirs
+        """The contribution just added (its DataAdded has empty features) is this document of a text model."""
+
+        model: U32
+        contribution: ContributionId
+        text: Document  # type: ignore[valid-type]
 
     # --- errors ----------------------------------------------------------------------------------
 
@@ -336,6 +356,31 @@ class Training(Pallet):
         initial_deposit * reporter_good // total_good (0 or more than remains: all that remains)."""
         who = origin.ensure_signed()
         settle.report(self, who, contribution, features, label)
+
+    @call(index=10, weight=_text_weight)
+    def add_text(
+        self, origin: Origin, model: U32, text: Document, label: U32  # type: ignore[valid-type]
+    ) -> None:
+        """add_data for a text model: the document is featurized on chain by the model's stored featurizer
+        (models/text.py); the record keeps the hash of [text, label], the TextAdded event the text."""
+        who = origin.ensure_signed()
+        add.add_items(self, who, model, [add.TextItem(text, label)], batch=False)
+
+    @call(index=11, weight=_settle_text_weight)
+    def refund_text(
+        self, origin: Origin, contribution: U64, text: Document, label: U32  # type: ignore[valid-type]
+    ) -> None:
+        """refund for a text contribution (the document given again)."""
+        who = origin.ensure_signed()
+        settle.refund(self, who, contribution, text, label)
+
+    @call(index=12, weight=_settle_text_weight)
+    def report_text(
+        self, origin: Origin, contribution: U64, text: Document, label: U32  # type: ignore[valid-type]
+    ) -> None:
+        """report for a text contribution (the document given again)."""
+        who = origin.ensure_signed()
+        settle.report(self, who, contribution, text, label)
 
     # --- hooks -----------------------------------------------------------------------------------
 

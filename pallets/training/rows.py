@@ -1,5 +1,6 @@
 """Training's view of a model kind: turn a contribution's on-chain features into the kind's fixed-point
-row (dense: n_features Q.16 ints; sparse: strictly increasing distinct feature indices, each of value 1.0),
+row (dense: n_features Q.16 ints, through the model's scaling step when it has one; sparse: strictly
+increasing distinct feature indices, each of value 1.0; text models: a document, featurized on chain),
 predict its label with the current weights, and compute the kind's update."""
 
 from __future__ import annotations
@@ -25,21 +26,39 @@ class ModelView:
     kind: Any
     spec: models.InputSpec
     n_labels: int
+    inputs: Any = None
+    """The model's models.inputs.ModelInput when it has an input step (text or scaling), else None."""
 
     @classmethod
     def of(cls, info: ModelInfo, kind: Any) -> ModelView:
-        return cls(kind, info.input_spec.to_models(), len(info.labels))
+        s = info.input_spec
+        inputs = s.to_model_input() if s.text is not None or s.scaling is not None else None
+        return cls(kind, s.to_models(), len(info.labels), inputs)
 
-    def row(self, features: Sequence[int], label: int) -> models.FixedRow:
-        """The kind's canonical row of `features`, or BadRow naming the problem."""
+    def row(self, features: Sequence[int] | str, label: int) -> models.FixedRow:
+        """The kind's canonical row of `features` (a document for a text model), or BadRow naming the
+        problem (a document for a numeric model, or numbers for a text model, included)."""
         if not 0 <= label < self.n_labels:
             raise BadRow(f"label {label} is outside [0, {self.n_labels})")
+        if self.inputs is not None or isinstance(features, str):
+            return self._stepped_row(features)
         if self.spec.sparse:
             return self._sparse_row(features)
         try:
             row: models.FixedRow = models.validate_row(features, self.spec, counts=self.kind.counts)
         except models.ModelError as exc:
             raise BadRow(str(exc)) from exc
+        return row
+
+    def _stepped_row(self, features: Sequence[int] | str) -> models.FixedRow:
+        """Through the model's input step: featurize a document, or scale a Q.16 row."""
+        from models.inputs import ModelInput
+
+        inputs = self.inputs if self.inputs is not None else ModelInput(self.spec)
+        try:
+            row: models.FixedRow = inputs.row(self.kind, features, fixed=True)
+        except models.ModelError as exc:
+            raise BadRow(f"{type(exc).__name__}: {exc}") from exc
         return row
 
     def _sparse_row(self, features: Sequence[int]) -> models.SparseRow:

@@ -37,11 +37,13 @@ def take_amount(initial_deposit: int, reporter_good: int, total_good: int, remai
     return remaining if share == 0 or share > remaining else share
 
 
-def data_hash(features: Sequence[int], label: int) -> bytes:
-    """blake2b-256 of the canonical encoding of [features, label] (what a contribution record keeps).
+def data_hash(features: Sequence[int] | str, label: int) -> bytes:
+    """blake2b-256 of the canonical encoding of [features, label] (what a contribution record keeps;
+    a text model's features are the document, a msgpack str).
     Call arguments are plain ints already (their converters checked them), so msgpack's canonical packing
     is used without the codec's type walk; test_training_rules checks it equals codec.pack's bytes."""
-    encoded: bytes = _packb([list(features), label], use_bin_type=True)
+    data = features if isinstance(features, str) else list(features)
+    encoded: bytes = _packb([data, label], use_bin_type=True)
     return blake2_256(encoded)
 
 

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from pallets.training.pallet import Training
 
 
-def refund(pallet: Training, who: AccountId, contribution: int, features: list[int], label: int) -> None:
+def refund(pallet: Training, who: AccountId, contribution: int, features: list[int] | str,
+           label: int) -> None:
     """Training.refund: the author, after the refund wait, while the current model agrees."""
     record = _open_record(pallet, contribution, features, label)
     ensure(record.contributor == who, pallet.NotContributor)
@@ -38,7 +39,8 @@ def refund(pallet: Training, who: AccountId, contribution: int, features: list[i
     ))
 
 
-def report(pallet: Training, who: AccountId, contribution: int, features: list[int], label: int) -> None:
+def report(pallet: Training, who: AccountId, contribution: int, features: list[int] | str,
+           label: int) -> None:
     """Training.report: the owner's or any account's claim after their waits, else a reporter's take."""
     record = _open_record(pallet, contribution, features, label)
     ensure(record.claimable > 0, pallet.NothingToTake)
@@ -63,7 +65,7 @@ def report(pallet: Training, who: AccountId, contribution: int, features: list[i
 
 
 def _reporter_take(pallet: Training, who: AccountId, contribution: int, record: Contribution,
-                   features: list[int]) -> int:
+                   features: list[int] | str) -> int:
     """What a reporter takes, after every report rule is checked (see Training.report)."""
     terms = pallet.terms_of(record)
     if not rules.window_open(record.time, pallet.now(), terms.refund_wait_s):
@@ -79,7 +81,7 @@ def _reporter_take(pallet: Training, who: AccountId, contribution: int, record: 
     return rules.take_amount(record.initial_deposit, good, total, record.claimable)
 
 
-def _open_record(pallet: Training, contribution: int, features: list[int], label: int) -> Contribution:
+def _open_record(pallet: Training, contribution: int, features: list[int] | str, label: int) -> Contribution:
     """The record of a contribution that is still open and whose data hash matches."""
     record = pallet.contribution(contribution)
     if record.status is not Status.OPEN:
@@ -88,7 +90,7 @@ def _open_record(pallet: Training, contribution: int, features: list[int], label
     return record
 
 
-def _agrees(pallet: Training, record: Contribution, features: list[int]) -> bool:
+def _agrees(pallet: Training, record: Contribution, features: list[int] | str) -> bool:
     """Whether the model agrees with the data: the current model (latest version plus this block's
     updates) predicts its label, or, when a Maintainer or the owner made a version (publish, rollback,
     set_artifact) after the contribution, the version just before the first such one does. That version

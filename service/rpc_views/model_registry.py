@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from formats.predictions import MAX_ROWS, QueryError, as_batch, input_spec_json, predict_rows
+from formats.predictions import (
+    LOGISTIC_TASK,
+    MAX_ROWS,
+    QueryError,
+    as_batch,
+    input_spec_json,
+    predict_rows,
+)
 from pallets.model_registry.pallet import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from runtime.errors import DispatchError
@@ -133,10 +140,13 @@ def predict(
             kind = registry(rt).kind(info.kind)
     except (ModelError, DispatchError) as exc:  # DispatchError: an unknown `root` or kind
         raise QueryError(type(exc).__name__, str(exc)) from exc
+    steps = info.input_spec
+    inputs = steps.to_model_input() if steps.text is not None or steps.scaling is not None else None
     return {
         "model": model,
         "artifact": "0x" + (root or info.artifact).hex(),
-        "predictions": predict_rows(kind, weights, spec, info.labels, batch, fixed=fixed),
+        "predictions": predict_rows(kind, weights, spec, info.labels, batch, fixed=fixed, inputs=inputs,
+                                    logistic=info.metadata.task == LOGISTIC_TASK),
     }
 
 

@@ -165,7 +165,8 @@ def test_download_ignores_the_state_root_the_answer_claims(
         ([[1.0, 2.0, 3.0]], "WrongFeatureCount"),
         ([[1.0, 2.0, 3.0, 99.0]], "OutOfRange"),
         ([[1.0, 2.0, 3.0, "x"]], "WrongType"),
-        ("not rows", "BadRows"),
+        ("not rows", "TextForNumericModel"),  # a string is a document: this model takes numbers
+        ({"rows": []}, "BadRows"),
     ],
 )
 def test_predict_refuses_bad_input_by_name(

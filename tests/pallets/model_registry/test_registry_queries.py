@@ -150,7 +150,8 @@ def expected(kind_name, weights, rows):
     kind = models.get_kind(kind_name)
     labels, scores = kind.predict(weights, kind.quantize(rows, kind_spec(SPECS[kind_name])))
     return [
-        {"label": int(label), "name": LABELS[int(label)], "scores": [int(s) for s in row]}
+        {"label": int(label), "name": LABELS[int(label)], "scores": [int(s) for s in row],
+         "scoresReal": [int(s) / 2**16 for s in row]}
         for label, row in zip(labels, scores, strict=True)
     ]
 
@@ -237,7 +238,8 @@ def test_predict_works_on_a_retired_model(rt):
         ("sparse_perceptron", [{"3": 1.0, "12": 1.0}], "IndexOutOfRange", "feature index 12"),
         ("sparse_perceptron", [{"3": 1.0, "-1": 1.0}], "WrongType", "feature indices"),
         ("sparse_perceptron", [list(range(7))], "TooManyNonZeros", "7 non-zero"),
-        ("dense_perceptron", "1,2,3,4", "BadRows", "non-empty list"),
+        ("dense_perceptron", "1,2,3,4", "TextForNumericModel", "numeric rows, not text"),
+        ("dense_perceptron", ["a great movie"], "TextForNumericModel", "numeric rows, not text"),
         ("dense_perceptron", {"rows": [[0.0] * 4]}, "BadRows", "non-empty list"),
         ("dense_perceptron", [], "BadRows", "non-empty list"),
         ("dense_perceptron", [[0.0] * 4] * (query.MAX_ROWS + 1), "TooManyRows", str(query.MAX_ROWS)),

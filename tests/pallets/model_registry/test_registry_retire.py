@@ -32,7 +32,8 @@ def test_retire_works_and_the_model_still_answers_predictions(rt):
     labels, scores = kind.predict(initial_weights("nearest_centroid"), rows)
     answer = query.predict(rt.runtime, model, row)
     assert answer["predictions"] == [
-        {"label": int(labels[0]), "name": info.labels[int(labels[0])], "scores": [int(s) for s in scores[0]]}
+        {"label": int(labels[0]), "name": info.labels[int(labels[0])], "scores": [int(s) for s in scores[0]],
+         "scoresReal": [int(s) / 2**16 for s in scores[0]]}
     ]
 
 
