@@ -12,13 +12,13 @@ import logging
 import sys
 from pathlib import Path
 
-from service.author import AuthorLimits, SealMode
-from service.config import ConfigError, NodeConfig, database_path, default_base_path, load_spec
-from service.keys import KeyFileError
-from service.network.orderer import NetworkParams
-from service.network.service import NetworkConfig
-from service.pool import PoolLimits
-from service.server import RpcLimits
+from cmu.node.author import AuthorLimits, SealMode
+from cmu.node.config import ConfigError, NodeConfig, database_path, default_base_path, load_spec
+from cmu.node.keys import KeyFileError
+from cmu.node.network.orderer import NetworkParams
+from cmu.node.network.service import NetworkConfig
+from cmu.node.pool import PoolLimits
+from cmu.node.server import RpcLimits
 
 DEV_SEAL = "instant+interval:2000"
 """--dev's seal: a block as soon as transactions are ready (the dev loop waits for no timer), and an empty
@@ -276,7 +276,7 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 def run_command(args: argparse.Namespace) -> int:
     """Dispatch a parsed command line; the exit code."""
-    from service import commands
+    from cmu.node import commands
 
     chain = args.chain or "dev"
     if args.command == "key":
@@ -297,7 +297,7 @@ def run_command(args: argparse.Namespace) -> int:
         return commands.export_proof(chain, _db_path(args), args.model, args.version, args.at, args.out)
     if args.command == "verify-proof":
         return commands.verify_proof(args.file, args.chain_spec)
-    from service.runner import NodeRunner
+    from cmu.node.runner import NodeRunner
 
     return NodeRunner(node_config(args)).run()
 

@@ -47,10 +47,10 @@ ensure_chromium() {
 }
 
 ensure_dashboard() {
-    # The dashboard's JavaScript (service/dashboard/src) is bundled by esbuild from npm packages pinned in
+    # The dashboard's JavaScript (cmu/node/dashboard/src) is bundled by esbuild from npm packages pinned in
     # package-lock.json: build it when the bundle is missing or older than its sources. Installs Debian's
     # nodejs and npm when missing and root; without them the node serves a page saying how to build it.
-    dir=service/dashboard
+    dir=cmu/node/dashboard
     bundle=$dir/static/dist/app.js
     if [ -f "$bundle" ] && [ -z "$(find $dir/src $dir/package.json $dir/package-lock.json -newer "$bundle" 2>/dev/null)" ]; then
         return 0

@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from cmu.node.runner import tune_gc
 from pallets.model_registry.types import InputSpec
 from pallets.training.types import Mechanism
 from runtime.crypto import Keypair, address, blake2_256, dev_keypair
@@ -29,7 +30,6 @@ from runtime.executive import Runtime
 from runtime.extrinsic import sign_extrinsic
 from runtime.genesis import TOKEN, ChainSpec, dev_spec
 from runtime.storage.backend import LevelDBBackend, MemoryBackend
-from service.runner import tune_gc
 
 N_FEATURES, NNZ = 100_000, 200
 SCALE = 1 << 16

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from node_harness import NodeProcess
 
-from client.chain import Chain, hex_of
-from client.rpc import Client
+from cmu.client.chain import Chain, hex_of
+from cmu.client.rpc import Client
 from runtime.crypto import address, dev_keypair
 
 BLOCKS = 1_000

@@ -49,9 +49,11 @@ from fuzzing.core import (
 from fuzzing.node import NodeFuzz
 from node_harness import Signer
 
-import models
-from client.convert import to_wire
-from client.metadata import Metadata
+from cmu import models
+from cmu.client.convert import to_wire
+from cmu.client.metadata import Metadata
+from cmu.node.provenance import export_proof, load_proof, verify_proof_file
+from cmu.node.rpc import parse_json
 from runtime import codec
 from runtime.block import Block
 from runtime.boundedjson import loads_bounded
@@ -60,8 +62,6 @@ from runtime.executive import Runtime
 from runtime.genesis import ChainSpec, consortium_spec
 from runtime.metadata import build_metadata
 from runtime.storage.backend import MemoryBackend
-from service.provenance import export_proof, load_proof, verify_proof_file
-from service.rpc import parse_json
 
 
 @dataclasses.dataclass

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models import SCALE, InputSpec, SparseRow, get_kind
+from cmu.models import SCALE, InputSpec, SparseRow, get_kind
 
 NNZ, LABELS = 200, 10
 

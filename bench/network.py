@@ -35,12 +35,12 @@ sys.path.insert(0, str(REPO / "tests" / "network"))
 from etcd_cluster import EtcdCluster, etcd_unavailable_reason  # noqa: E402
 from node_rpc import client, make_keys, rpc, write_spec  # noqa: E402  (bench/: the same JSON-RPC load helpers)
 
+from cmu.node.keys import write_validator_key_file  # noqa: E402
 from pallets.balances import Balances  # noqa: E402
 from runtime.crypto import Keypair  # noqa: E402
 from runtime.extrinsic import sign_extrinsic  # noqa: E402
 from runtime.genesis import CONSORTIUM_VALIDATORS  # noqa: E402
 from runtime.validators import dev_validator_keys  # noqa: E402
-from service.keys import write_validator_key_file  # noqa: E402
 
 
 def start_node(args: argparse.Namespace, spec: Path, etcd: str, key_file: Path) -> tuple[Any, str]:

@@ -31,12 +31,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from client.chain import Chain  # noqa: E402
-from client.models import upload_artifact  # noqa: E402
-from client.onboarding import import_estimator  # noqa: E402
-from client.rpc import Client  # noqa: E402
+from cmu.client.chain import Chain  # noqa: E402
+from cmu.client.models import upload_artifact  # noqa: E402
+from cmu.client.onboarding import import_estimator  # noqa: E402
+from cmu.client.rpc import Client  # noqa: E402
+from cmu.scenarios.textdata import corpus  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
-from scenarios.textdata import corpus  # noqa: E402
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits", "gaussian_quantiles")
 LISTENING = re.compile(r"RPC listening on (http://127\.0\.0\.1:\d+)")
@@ -108,7 +108,7 @@ def dev_node(seal: str | None) -> Iterator[str]:
 def cmu_predict(url: str, model: int, path: Path) -> list[str]:
     """`cmu model predict MODEL --file PATH --json`: the chain's label names."""
     script = Path(sys.executable).with_name("cmu")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "client"]
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "cmu.client"]
     argv = [*program, "--url", url, "--json", "model", "predict", str(model), "--file", str(path)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
     if done.returncode != 0:

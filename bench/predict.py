@@ -24,13 +24,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from client.chain import Chain  # noqa: E402
-from client.models import _event_field, _watch, upload_artifact  # noqa: E402
-from client.rpc import Client  # noqa: E402
-from models import SCALE, InputSpec, get_kind  # noqa: E402
+from cmu.client.chain import Chain  # noqa: E402
+from cmu.client.models import _event_field, _watch, upload_artifact  # noqa: E402
+from cmu.client.rpc import Client  # noqa: E402
+from cmu.models import SCALE, InputSpec, get_kind  # noqa: E402
+from cmu.node.rpc_views import model_registry as query  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
 from runtime.testing import build_runtime  # noqa: E402
-from service.rpc_views import model_registry as query  # noqa: E402
 
 FEATURES, LABELS = 1_000, 10
 

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "node"))
 
 from consortium_chain import LocalChain, model_weights, publish_calls, register_calls
 
+from cmu.node.provenance import export_proof, verify_proof_file
 from runtime import bls
 from runtime.crypto import dev_keypair
 from runtime.genesis import ChainSpec, consortium_spec
-from service.provenance import export_proof, verify_proof_file
 
 TRANSFERS_PER_BLOCK = 500
 

@@ -23,12 +23,12 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from predict import _request, register, start_node, trained_model  # noqa: E402
 
-from client.chain import Chain, from_hex  # noqa: E402
-from client.models import _watch  # noqa: E402
-from client.rpc import Client  # noqa: E402
-from formats.signed_query import named_params, sign_query  # noqa: E402
+from cmu.client.chain import Chain, from_hex  # noqa: E402
+from cmu.client.models import _watch  # noqa: E402
+from cmu.client.rpc import Client  # noqa: E402
+from cmu.formats.signed_query import named_params, sign_query  # noqa: E402
+from cmu.node.query_auth import QueryAuth  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
-from service.query_auth import QueryAuth  # noqa: E402
 
 BOB = dev_keypair("bob")
 

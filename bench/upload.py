@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from client.rpc import Client  # noqa: E402
+from cmu.client.rpc import Client  # noqa: E402
 
 SIZE = 4 * 1024 * 1024
 
@@ -41,7 +41,7 @@ def upload_seconds(url: str, path: Path) -> float:
     """Wall time of `cmu model upload FILE` (exits non-zero -> SystemExit)."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "client", "--url", url, "--signer", "alice", "--json", "model", "upload",
+        [sys.executable, "-m", "cmu.client", "--url", url, "--signer", "alice", "--json", "model", "upload",
          str(path)],
         capture_output=True, text=True, cwd=REPO, check=False,
     )

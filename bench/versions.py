@@ -22,7 +22,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models import SCALE  # noqa: E402
+from cmu.models import SCALE  # noqa: E402
+from cmu.node import version_api  # noqa: E402
+from cmu.node.chaindb import ChainDb  # noqa: E402
 from pallets.model_registry import ModelRegistry  # noqa: E402
 from pallets.model_registry.types import InputSpec  # noqa: E402
 from pallets.versioning import Versioning  # noqa: E402
@@ -35,8 +37,6 @@ from runtime.storage.backend import LevelDBBackend  # noqa: E402
 from runtime.storage.items import item_prefix  # noqa: E402
 from runtime.storage.overlay import STATE_PREFIX  # noqa: E402
 from runtime.types import I64, U32, ByteLength  # noqa: E402
-from service import version_api  # noqa: E402
-from service.chaindb import ChainDb  # noqa: E402
 
 FEATURES, NONZEROS, LABELS = 100_000, 200, ("spam", "ham")
 Row = Annotated[list[U32], ByteLength(most=NONZEROS)]

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from cmu.node.importer import BlockImporter, read_block_file
+from cmu.node.metrics import Metrics
+from cmu.node.runner import open_chain
 from runtime.genesis import ChainSpec
-from service.importer import BlockImporter, read_block_file
-from service.metrics import Metrics
-from service.runner import open_chain
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "chain"
 

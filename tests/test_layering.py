@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NODE_SIDE = ("service", "scenarios", "node")
-ABOVE_RUNTIME = ("pallets", "models", "client", *NODE_SIDE)
+NODE_SIDE = ("cmu.node", "cmu.scenarios", "node")
+ABOVE_RUNTIME = ("pallets", "cmu", "node")
 
 
 def _sources(package: str) -> Iterator[Path]:
-    yield from sorted((ROOT / package).rglob("*.py"))
+    yield from sorted((ROOT / package.replace(".", "/")).rglob("*.py"))
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:
@@ -42,7 +42,7 @@ def _violations(packages: tuple[str, ...], forbidden: tuple[str, ...], skip: str
             if skip and relative.startswith(skip):
                 continue
             for line, module in _imports(path):
-                if module.split(".")[0] in forbidden:
+                if any(module == top or module.startswith(top + ".") for top in forbidden):
                     found.append(f"{relative}:{line} imports {module}")
     return found
 
@@ -52,9 +52,10 @@ def test_the_walk_sees_imports(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text(
         "import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-        "    from pallets.system import System\ndef f():\n    import service.rpc\n    from . import sibling\n"
+        "    from pallets.system import System\ndef f():\n    import cmu.node.rpc\n"
+        "    from . import sibling\n"
     )
-    assert [m for _, m in _imports(sample)] == ["os", "typing", "pallets.system", "service.rpc"]
+    assert [m for _, m in _imports(sample)] == ["os", "typing", "pallets.system", "cmu.node.rpc"]
 
 
 def test_runtime_imports_nothing_above_it() -> None:
@@ -64,17 +65,17 @@ def test_runtime_imports_nothing_above_it() -> None:
 
 def test_runtime_testing_imports_no_node_side() -> None:
     """The pallet authors' mock may use pallets, never the node side or the client."""
-    assert _violations(("runtime/testing",), ("client", *NODE_SIDE)) == []
+    assert _violations(("runtime/testing",), ("cmu.client", *NODE_SIDE)) == []
 
 
 def test_pallets_and_models_never_import_the_node_side_or_client() -> None:
     """Pallets and model kinds are consensus code: no service, scenarios, node or client."""
-    assert _violations(("pallets", "models"), ("client", *NODE_SIDE)) == []
+    assert _violations(("pallets", "cmu.models", "cmu.formats"), ("cmu.client", *NODE_SIDE)) == []
 
 
 def test_client_imports_no_pallet_internals() -> None:
     """The client speaks wire formats (codec, crypto, extrinsic, shared formats), not pallet modules."""
-    assert _violations(("client",), ("pallets",)) == []
+    assert _violations(("cmu.client",), ("pallets",)) == []
 
 
 def _hookspec_sites(path: Path) -> Iterator[int]:
@@ -109,9 +110,21 @@ def test_every_hookspec_lives_in_runtime_hookspecs() -> None:
     allowed = ROOT / "runtime" / "hookspecs.py"
     found = [
         f"{path.relative_to(ROOT)}:{line}"
-        for package in ("runtime", "pallets", "models", "client", *NODE_SIDE[:2])
+        for package in ("runtime", "pallets", "cmu")
         for path in _sources(package)
         if path != allowed
         for line in _hookspec_sites(path)
     ]
     assert found == []
+
+
+def test_the_wheel_installs_only_runtime_pallets_and_cmu() -> None:
+    """Top-level import names: runtime, pallets, cmu and the node.py module (no `models` or `client` that a
+    user's own package could shadow)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["py-modules"] == ["node"]
+    assert sorted(config["packages"]["find"]["include"]) == ["cmu*", "pallets*", "runtime*"]
+    tops = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").exists())
+    assert tops == ["cmu", "pallets", "runtime"]

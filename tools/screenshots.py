@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 from conftest import BROWSER_ARGS, CHROMIUM, LABELS, iris_weights_file, register_iris, tx  # noqa: E402
 from node_harness import NodeProcess  # noqa: E402
 
-from client.chain import Chain  # noqa: E402
-from client.rpc import Client  # noqa: E402
+from cmu.client.chain import Chain  # noqa: E402
+from cmu.client.rpc import Client  # noqa: E402
 from runtime.crypto import address, dev_keypair  # noqa: E402
 
 OUT = ROOT / "docs" / "img"

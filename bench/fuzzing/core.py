@@ -14,11 +14,11 @@ from typing import Any
 
 import msgpack
 
-from client.errors import ClientError
-from models.errors import ModelError
+from cmu.client.errors import ClientError
+from cmu.models.errors import ModelError
+from cmu.node.provenance import ProvenanceError
 from runtime.boundedjson import JsonLimitError
 from runtime.errors import RuntimeFailure
-from service.provenance import ProvenanceError
 
 #: Exceptions that are refusals by name (everything else raised by a decoder is `untyped`).
 TYPED: tuple[type[BaseException], ...] = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios import Field, register_agent
-from scenarios.agents import HonestContributor
+from cmu.scenarios import Field, register_agent
+from cmu.scenarios.agents import HonestContributor
 
 
 @register_agent

@@ -50,7 +50,7 @@ def test_custom_agent_kind_only_works_nights(run_scenario: Any, tmp_path: Path) 
     night.write_text(text)
     result = run_scenario(night)
     ledger = result.world.ledger
-    from scenarios.agents import agent_keypair
+    from cmu.scenarios.agents import agent_keypair
 
     mallory = agent_keypair("mallory").account
     hours = {(c.added_s // 3_600) % 24 for c in ledger.contributions.values() if c.contributor == mallory}

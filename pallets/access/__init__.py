@@ -2,7 +2,7 @@
 (Admin, Maintainer, Trainer, Reader; the Owner is implicit), one access check `can(who, model, action)`
 also answering the `model_access` hook, paid Reader passes whose revenue owner and contributors claim, and
 confidential models (encrypted weights, keys sealed per holder); the RPC's checks are node side, in
-service/rpc_views/access.py."""
+cmu/node/rpc_views/access.py."""
 
 from pallets.access.pallet import Access
 

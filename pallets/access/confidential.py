@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from formats import envelope
+from cmu.formats import envelope
 from pallets.access.types import RANK, Confidential, Role, WrappedKey
 from runtime.pallet import ensure, fail
 from runtime.types import AccountId

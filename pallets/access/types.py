@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from formats.envelope import WRAPPED_KEY_SIZE
+from cmu.formats.envelope import WRAPPED_KEY_SIZE
 from runtime.types import H256, U32, AccountId, Balance, BlockNumber, bounded_bytes
 
 SealedKey = bounded_bytes(WRAPPED_KEY_SIZE)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from models.registry import BUILTIN_KINDS
+from cmu.models.registry import BUILTIN_KINDS
 from runtime.errors import PalletError
 
 SPEC_FIELD = "kinds"

@@ -12,9 +12,9 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from formats import artifact as art
-from models.errors import ModelError
-from models.spec import InputSpec as KindSpec
+from cmu.formats import artifact as art
+from cmu.models.errors import ModelError
+from cmu.models.spec import InputSpec as KindSpec
 from pallets.model_registry import kinds as chain_kinds
 from pallets.model_registry.store import UPLOAD_REASON, ArtifactStore
 from pallets.model_registry.types import (

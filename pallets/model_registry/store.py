@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry.types import Manifest, Upload
 from runtime.crypto import blake2_256

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from models import spec as models_spec
-from models.inputs import ModelInput
-from models.scaling import Scaling
-from models.text import TextFeaturizer
+from cmu.models import spec as models_spec
+from cmu.models.inputs import ModelInput
+from cmu.models.scaling import Scaling
+from cmu.models.text import TextFeaturizer
 from runtime.types import (
     H256,
     I64,
@@ -37,7 +37,7 @@ TokenPattern = bounded_str(256)
 
 
 class TextNorm(enum.Enum):
-    """How a text featurizer normalizes a document's counts (integer math, see models/text.py)."""
+    """How a text featurizer normalizes a document's counts (integer math, see cmu/models/text.py)."""
 
     NONE = "none"
     L1 = "l1"
@@ -46,7 +46,7 @@ class TextNorm(enum.Enum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TextInput:
-    """A HashingVectorizer-compatible featurizer (models/text.py): the model takes documents, hashed
+    """A HashingVectorizer-compatible featurizer (cmu/models/text.py): the model takes documents, hashed
     on chain into its n_features (MurmurHash3, sign alternation, word n-grams, counts or binary, norm)."""
 
     token_pattern: TokenPattern  # type: ignore[valid-type]
@@ -60,7 +60,7 @@ class TextInput:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FeatureScaling:
-    """A per-feature affine step before the kind (models/scaling.py): x' = x * mult + add, mult in Q.32
+    """A per-feature affine step before the kind (cmu/models/scaling.py): x' = x * mult + add, mult in Q.32
     and add in Q.16, one of each per feature."""
 
     mult_q32: tuple[I64, ...]

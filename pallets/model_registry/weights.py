@@ -9,8 +9,8 @@ predictions and downloads all go through this cache; memory is bounded by entrie
 
 from __future__ import annotations
 
-from models.spec import InputSpec
-from models.weights import Weights
+from cmu.models.spec import InputSpec
+from cmu.models.weights import Weights
 from runtime.caches import BoundedCache
 
 MAX_ENTRIES = 32

@@ -14,7 +14,7 @@ from runtime.pallet import ensure, fail
 from runtime.types import AccountId
 
 if TYPE_CHECKING:
-    import models
+    from cmu import models
     from pallets.model_registry.types import ModelInfo
     from pallets.training.pallet import Training
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated
 
-from models.text import MAX_TEXT_BYTES
+from cmu.models.text import MAX_TEXT_BYTES
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
 from pallets.training import add, settle
@@ -362,7 +362,7 @@ class Training(Pallet):
         self, origin: Origin, model: U32, text: Document, label: U32  # type: ignore[valid-type]
     ) -> None:
         """add_data for a text model: the document is featurized on chain by the model's stored featurizer
-        (models/text.py); the record keeps the hash of [text, label], the TextAdded event the text."""
+        (cmu/models/text.py); the record keeps the hash of [text, label], the TextAdded event the text."""
         who = origin.ensure_signed()
         add.add_items(self, who, model, [add.TextItem(text, label)], batch=False)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-import models
+from cmu import models
 from pallets.model_registry.types import ModelInfo
 
 
@@ -52,7 +52,7 @@ class ModelView:
 
     def _stepped_row(self, features: Sequence[int] | str) -> models.FixedRow:
         """Through the model's input step: featurize a document, or scale a Q.16 row."""
-        from models.inputs import ModelInput
+        from cmu.models.inputs import ModelInput
 
         inputs = self.inputs if self.inputs is not None else ModelInput(self.spec)
         try:

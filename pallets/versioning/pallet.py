@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import numpy.typing as npt
 
-import models
+from cmu import models
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import quorum as bls_quorum

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from models.weights import Weights, with_flat
+from cmu.models.weights import Weights, with_flat
 
 I64 = npt.NDArray[np.int64]
 

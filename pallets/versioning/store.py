@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import models
-from models.weights import Weights, check_delta, with_flat
+from cmu import models
+from cmu.models.weights import Weights, check_delta, with_flat
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning.types import Cause, VersionRecord
 from runtime.pallet import fail

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import models
-from formats import artifact as art
-from models.weights import check_delta, with_flat
+from cmu import models
+from cmu.formats import artifact as art
+from cmu.models.weights import check_delta, with_flat
 from pallets.model_registry.types import ModelInfo
 from pallets.versioning import store
 from pallets.versioning.pending import I64, PendingTraining, as_int64

@@ -13,7 +13,7 @@ import json
 import threading
 from typing import Any
 
-from client.ws import OP_CLOSE, OP_PING, OP_TEXT, decode_frame, encode_frame
+from cmu.client.ws import OP_CLOSE, OP_PING, OP_TEXT, decode_frame, encode_frame
 from runtime.block import Header
 from runtime.crypto import blake2_256, dev_keypair
 from runtime.errors import InvalidExtrinsic

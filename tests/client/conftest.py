@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from client_fakenode import FakeNode
 
-from client.metadata import Metadata
+from cmu.client.metadata import Metadata
 from runtime.testing import MockRuntime, build_runtime
 
 

@@ -72,7 +72,7 @@ def _wait_for_url(process: subprocess.Popen[str], lines: queue.Queue[str | None]
 def cmu(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a subprocess (the installed `cmu` script when it is beside this Python)."""
     script = Path(sys.executable).with_name("cmu")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "client"]
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "cmu.client"]
     return subprocess.run(
         [*program, "--url", url, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )

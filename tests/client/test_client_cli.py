@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from client_fakenode import FakeNode
 
-from client.cli import main
+from cmu.client.cli import main
 from runtime.crypto import dev_keypair
 
 BOB = "0x" + bytes(dev_keypair("bob").account).hex()

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import pytest
 
-from client.convert import describe, to_wire
-from client.errors import ArgumentError
+from cmu.client.convert import describe, to_wire
+from cmu.client.errors import ArgumentError
 from runtime.crypto import dev_keypair
 from runtime.types import (
     H256,

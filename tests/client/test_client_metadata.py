@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from client.chain import Chain
-from client.errors import ArgumentError
-from client.metadata import Metadata
+from cmu.client.chain import Chain
+from cmu.client.errors import ArgumentError
+from cmu.client.metadata import Metadata
 from runtime.crypto import DEV_ACCOUNT_NAMES, dev_keypair
 from runtime.dispatch import decode_extrinsic
 from runtime.testing import MockRuntime, assert_ok

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from client_fakenode import FakeNode
 
-from client.chain import Chain, _check_status
-from client.errors import NodeUnreachable, ProtocolError, RpcError, TransactionFailed, TransactionRejected
-from client.rpc import Client, ws_url
-from client.ws import OP_PING, OP_TEXT, decode_frame, encode_frame
+from cmu.client.chain import Chain, _check_status
+from cmu.client.errors import NodeUnreachable, ProtocolError, RpcError, TransactionFailed, TransactionRejected
+from cmu.client.rpc import Client, ws_url
+from cmu.client.ws import OP_PING, OP_TEXT, decode_frame, encode_frame
 from runtime.crypto import dev_keypair
 
 

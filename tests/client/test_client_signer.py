@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from client.errors import ArgumentError
-from client.signer import load_signer
+from cmu.client.errors import ArgumentError
+from cmu.client.signer import load_signer
 from runtime.crypto import dev_keypair
 
 EVE = dev_keypair("eve")

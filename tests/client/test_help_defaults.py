@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from client.cli import build_parser, main
+from cmu.client.cli import build_parser, main
 
 
 def _register_parser() -> argparse.ArgumentParser:

@@ -13,12 +13,12 @@ import pytest
 from sklearn.datasets import load_iris
 from test_cli_e2e import cmu, cmu_json, node_url  # noqa: F401  (node_url is a fixture)
 
-from client.chain import Chain
-from client.errors import RpcError
-from client.models import DownloadRefused, download_artifact
-from client.rpc import Client
-from formats import artifact as art
-from models import SCALE, InputSpec, get_kind
+from cmu.client.chain import Chain
+from cmu.client.errors import RpcError
+from cmu.client.models import DownloadRefused, download_artifact
+from cmu.client.rpc import Client
+from cmu.formats import artifact as art
+from cmu.models import SCALE, InputSpec, get_kind
 
 LABELS = "setosa,versicolor,virginica"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from client.errors import ArgumentError
-from client.model_commands import _prediction_line, _rows
-from client.training_commands import _features
+from cmu.client.errors import ArgumentError
+from cmu.client.model_commands import _prediction_line, _rows
+from cmu.client.training_commands import _features
 
 
 def rows(*argv: str, file: Path | None = None) -> list[object]:
@@ -47,6 +47,6 @@ def test_training_features_are_ints_or_a_document() -> None:
 
 
 def test_model_import_help_warns_about_pickle() -> None:
-    shown = subprocess.run([sys.executable, "-m", "client", "model", "import", "--help"], capture_output=True,
-                           text=True, check=True, timeout=120)
+    shown = subprocess.run([sys.executable, "-m", "cmu.client", "model", "import", "--help"],
+                           capture_output=True, text=True, check=True, timeout=120)
     assert "pickle" in shown.stdout and "LogisticRegression" in shown.stdout

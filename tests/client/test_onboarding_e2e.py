@@ -22,11 +22,17 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from test_cli_e2e import cmu, cmu_json, node_url  # noqa: F401  (node_url is a fixture)
 
-from client import Chain, Client, models, onboarding
-from client.sklearn_convert import NonFiniteWeights, NotFitted, PipelineOrder, UnsupportedEstimator, convert
-from models import get_kind
+from cmu.client import Chain, Client, models, onboarding
+from cmu.client.sklearn_convert import (
+    NonFiniteWeights,
+    NotFitted,
+    PipelineOrder,
+    UnsupportedEstimator,
+    convert,
+)
+from cmu.models import get_kind
+from cmu.scenarios.textdata import corpus
 from runtime.crypto import dev_keypair
-from scenarios.textdata import corpus
 
 
 @pytest.fixture(scope="module")

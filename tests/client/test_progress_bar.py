@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from client.output import ProgressBar
+from cmu.client.output import ProgressBar
 
 
 class Terminal(io.StringIO):

@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "tests" / "node"))
 
 from node_harness import NodeProcess  # noqa: E402
 
-from client.chain import Chain  # noqa: E402
-from client.models import _event_field, _watch, upload_artifact  # noqa: E402
-from client.rpc import Client  # noqa: E402
-from models import SCALE, InputSpec, get_kind  # noqa: E402
-from models.weights import Weights  # noqa: E402
+from cmu.client.chain import Chain  # noqa: E402
+from cmu.client.models import _event_field, _watch, upload_artifact  # noqa: E402
+from cmu.client.rpc import Client  # noqa: E402
+from cmu.models import SCALE, InputSpec, get_kind  # noqa: E402
+from cmu.models.weights import Weights  # noqa: E402
 from runtime.crypto import dev_keypair  # noqa: E402
 
 MARKER = "<!-- quickstart:"
@@ -60,7 +60,7 @@ def import_command_exists() -> bool:
 
 def _cmu() -> list[str]:
     script = BIN / "cmu"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "client"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cmu.client"]
 
 
 @pytest.fixture(scope="module")

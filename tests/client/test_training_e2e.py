@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from test_cli_e2e import cmu, cmu_json, node_url  # noqa: F401  (node_url is a fixture)
 
-from client.errors import RpcError
-from client.rpc import Client
+from cmu.client.errors import RpcError
+from cmu.client.rpc import Client
 
 SCALE = 1 << 16
 POS, NEG = f"[{2 * SCALE},{SCALE},0]", f"[{-2 * SCALE},{-SCALE},0]"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from test_cli_e2e import cmu, cmu_json, node_url  # noqa: F401  (node_url is a fixture)
 
-from formats import artifact as art
-from models import SCALE, InputSpec, get_kind
+from cmu.formats import artifact as art
+from cmu.models import SCALE, InputSpec, get_kind
 
 SPEC = InputSpec(4, False, 0, 8 * SCALE)
 ROW = "[5.1, 3.5, 1.4, 0.2]"

@@ -19,12 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 
 from node_harness import REPO, NodeProcess, _env
 
-from client.chain import Chain, Receipt
-from client.confidential import make_permissioned
-from client.rpc import Client
-from models import SCALE, InputSpec, get_kind
+from cmu.client.chain import Chain, Receipt
+from cmu.client.confidential import make_permissioned
+from cmu.client.rpc import Client
+from cmu.models import SCALE, InputSpec, get_kind
+from cmu.node.dashboard.web import bundle_built
 from runtime.crypto import dev_keypair
-from service.dashboard.web import bundle_built
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BROWSER_ARGS = [
@@ -38,7 +38,7 @@ BROWSER_ARGS = [
     "--disable-sync",
 ]
 LABELS = ["setosa", "versicolor", "virginica"]
-SIGN_CLI = REPO / "service" / "dashboard" / "static" / "dist" / "sign_cli.mjs"
+SIGN_CLI = REPO / "cmu" / "node" / "dashboard" / "static" / "dist" / "sign_cli.mjs"
 
 
 def require_browser() -> None:
@@ -52,7 +52,7 @@ def require_browser() -> None:
 def cmu(node: NodeProcess, *args: str) -> str:
     """Run the `cmu` CLI against the node; its stdout (a failure raises with stderr)."""
     done = subprocess.run(
-        [sys.executable, "-m", "client", "--url", node.url, *args],
+        [sys.executable, "-m", "cmu.client", "--url", node.url, *args],
         capture_output=True,
         text=True,
         timeout=120,

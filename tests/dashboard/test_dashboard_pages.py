@@ -16,9 +16,9 @@ import pytest
 from conftest import BROWSER_ARGS, CHROMIUM, LABELS, tx
 from node_harness import NodeProcess, run_cli
 
-from client import models
-from client.chain import Chain
-from client.errors import RpcError
+from cmu.client import models
+from cmu.client.chain import Chain
+from cmu.client.errors import RpcError
 from runtime.crypto import address, dev_keypair
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]

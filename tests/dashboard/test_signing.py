@@ -1,6 +1,6 @@
-"""The page's signing code (service/dashboard/src/sign.js, run by node through sign_cli.mjs) makes the
+"""The page's signing code (cmu/node/dashboard/src/sign.js, run by node through sign_cli.mjs) makes the
 same bytes as the runtime: the signing payload and extrinsic of runtime/extrinsic.py, the signed query
-of formats/signed_query.py, and the canonical msgpack of runtime/codec.py at integer boundaries."""
+of cmu/formats/signed_query.py, and the canonical msgpack of runtime/codec.py at integer boundaries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import SIGN_CLI
 
-from formats.signed_query import query_message, sign_query
+from cmu.formats.signed_query import query_message, sign_query
 from runtime import codec
 from runtime.crypto import dev_keypair
 from runtime.extrinsic import IMMORTAL_ERA, sign_extrinsic, signing_payload

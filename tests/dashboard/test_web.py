@@ -14,11 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import node as node_cli
-from service.dashboard import web
-from service.metrics import Metrics
-from service.rpc import Dispatcher, collect_methods, method
-from service.server import RpcServer
-from service.subscriptions import Hub
+from cmu.node.dashboard import web
+from cmu.node.metrics import Metrics
+from cmu.node.rpc import Dispatcher, collect_methods, method
+from cmu.node.server import RpcServer
+from cmu.node.subscriptions import Hub
 
 
 class FakeReads:

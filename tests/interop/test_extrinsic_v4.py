@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cmu.node.substrate.storage import twox128
 from runtime import fees
 from runtime.crypto import blake2_256, dev_keypair
 from runtime.dispatch import check_extrinsic, decode_extrinsic
@@ -39,7 +40,6 @@ from runtime.scale.extrinsic_v4 import (
 )
 from runtime.storage.backend import MemoryBackend
 from runtime.testing import MockRuntime, build_runtime
-from service.substrate.storage import twox128
 
 AMOUNT = 10**12
 

@@ -11,8 +11,8 @@ import pytest
 from substrateinterface import Keypair, KeypairType, SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
 
-from client.chain import Chain
-from client.rpc import Client
+from cmu.client.chain import Chain
+from cmu.client.rpc import Client
 from runtime.crypto import dev_keypair, dev_seed
 from runtime.genesis import dev_spec
 from tests.node.node_harness import NodeProcess, RpcCallError, account_info

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 
-from models import SCALE, InputSpec
+from cmu.models import SCALE, InputSpec
 
 SEED = 20240607
 F64 = npt.NDArray[np.float64]
@@ -94,7 +94,7 @@ def training_hashes() -> dict[str, str]:
     """
     import hashlib
 
-    from models import get_kind
+    from cmu.models import get_kind
 
     out: dict[str, str] = {}
     x, y = load_iris(return_X_y=True)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from models import SCALE, InputSpec, Weights, apply_delta, get_kind
+from cmu.models import SCALE, InputSpec, Weights, apply_delta, get_kind
 
 I64 = np.int64
 
@@ -99,6 +99,6 @@ def test_nearest_centroid_rounds_half_up_and_skips_past_count_bound() -> None:
     w = kind.train(w, [[1], [2], [-3], [-2]], [0, 0, 1, 1])
     result = kind.update(w, [[4]][0], 0)
     assert result.saturated and not result.changed
-    from models.centroid import centroids
+    from cmu.models.centroid import centroids
 
     assert centroids(w).tolist() == [[2], [-2]]  # 3/2 -> 2 and -5/2 -> -2 (half up)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import (
+from cmu.models import (
     SCALE,
     IncompatibleWeights,
     InputSpec,
@@ -23,7 +23,7 @@ from models import (
     get_kind,
     read_header,
 )
-from models.codec import _HEADER
+from cmu.models.codec import _HEADER
 
 SPEC = InputSpec(5, False, -2 * SCALE, 2 * SCALE)
 COUNTS = InputSpec(5, False, 0, 2 * SCALE)

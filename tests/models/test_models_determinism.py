@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from model_data import SPARSE_DIGITS, Split, digit_indices, training_hashes
 
-from models import Weights, diff, get_kind
+from cmu.models import Weights, diff, get_kind
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.fixed import (
+from cmu.models.fixed import (
     EMPTY_SCORE,
     LN2_Q30,
     LN_ERROR_ULPS,
@@ -21,7 +21,7 @@ from models.fixed import (
     log2_q24,
 )
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "cmu" / "models"
 QUANTIZE_BOUNDARY = {"rows.py"}  # turns caller floats into ints; documented, never used by consensus
 FORBIDDEN_ATTRS = {"log", "log2", "log10", "exp", "sqrt", "divide", "true_divide", "mean", "float64",
                    "float32", "floating", "average", "std", "var"}

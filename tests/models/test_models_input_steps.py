@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models import SCALE, BadSpec, InputSpec, OutOfRange, get_kind
-from models.inputs import ModelInput, TextForNumericModel
-from models.scaling import Scaling
-from models.text import NotText, TextFeaturizer
+from cmu.models import SCALE, BadSpec, InputSpec, OutOfRange, get_kind
+from cmu.models.inputs import ModelInput, TextForNumericModel
+from cmu.models.scaling import Scaling
+from cmu.models.text import NotText, TextFeaturizer
 
 DENSE = InputSpec(3, False, -8 * SCALE, 8 * SCALE)
 SCALING = Scaling((2**32 // 3, -(2**31), 5 * 2**32), (SCALE, 0, -3 * SCALE))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from models import (
+from cmu.models import (
     SCALE,
     BadLabel,
     BadParams,
@@ -228,7 +228,7 @@ def test_prepare_rows_takes_json_shaped_fixed_rows() -> None:
 
 
 def test_base_module_exposes_the_registry() -> None:
-    from models import base
+    from cmu.models import base
 
     assert base.KINDS is get_kind.__globals__["KINDS"]
     assert base.get_kind("naive_bayes") is get_kind("naive_bayes")

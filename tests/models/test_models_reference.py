@@ -16,8 +16,8 @@ from model_data import SPARSE_DIGITS, Split, digit_counts, digit_indices
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.neighbors import NearestCentroid as SkNearestCentroid
 
-from models import SCALE, InputSpec, ModelKind, SparseRow, Weights, get_kind
-from models.fixed import LN_ERROR_ULPS
+from cmu.models import SCALE, InputSpec, ModelKind, SparseRow, Weights, get_kind
+from cmu.models.fixed import LN_ERROR_ULPS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

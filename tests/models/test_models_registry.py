@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from models import (
+from cmu.models import (
     BUILTIN_KINDS,
     KINDS,
     SCALE,
@@ -22,7 +22,7 @@ from models import (
     WrongType,
     get_kind,
 )
-from models.spec import FixedRows
+from cmu.models.spec import FixedRows
 
 SPEC = InputSpec(2, False, 0, SCALE)
 

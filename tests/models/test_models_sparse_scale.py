@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models import SCALE, InputSpec, SparseRow, get_kind
+from cmu.models import SCALE, InputSpec, SparseRow, get_kind
 
 F, NNZ, C = 100_000, 200, 10
 SPEC = InputSpec(F, True, 0, 255 * SCALE, max_nonzeros=NNZ)

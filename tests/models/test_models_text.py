@@ -12,9 +12,9 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-from models import SCALE, BadSpec
-from models.text import MAX_TEXT_BYTES, NotText, TextFeaturizer, TextTooLong, _l2_q16
-from scenarios.textdata import corpus
+from cmu.models import SCALE, BadSpec
+from cmu.models.text import MAX_TEXT_BYTES, NotText, TextFeaturizer, TextTooLong, _l2_q16
+from cmu.scenarios.textdata import corpus
 
 DOCS = [*corpus(60, seed=3)[0], "Ünïcode wörds ÀND caps, émoji 🎬 and ALL-CAPS", "", "a", "x y z " * 5]
 SETTINGS = [

@@ -14,7 +14,7 @@ import pytest
 from model_data import SPARSE_DIGITS, Split, digit_counts, digit_indices
 from sklearn.naive_bayes import MultinomialNB
 
-from models import SCALE, InputSpec, SparseRow, get_kind
+from cmu.models import SCALE, InputSpec, SparseRow, get_kind
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -13,9 +13,9 @@ from typing import Any
 from etcd_cluster import EtcdCluster
 from node_harness import NodeProcess, poll_until
 
+from cmu.node.keys import write_validator_key_file
 from runtime.genesis import CONSORTIUM_VALIDATORS
 from runtime.validators import dev_validator_keys
-from service.keys import write_validator_key_file
 
 #: Short turns and gaps keep the tests quick on a loaded machine (the defaults are 2000 and 100 ms).
 TURN_MS = 1_500

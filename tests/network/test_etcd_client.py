@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from etcd_cluster import EtcdCluster
 
-from service.network.etcd import Compacted, EtcdClient, prefix_end
+from cmu.node.network.etcd import Compacted, EtcdClient, prefix_end
 
 
 def test_prefix_end_covers_the_prefix() -> None:

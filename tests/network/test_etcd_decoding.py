@@ -9,9 +9,9 @@ import json
 import msgpack
 import pytest
 
-from service.network import etcd
-from service.network.etcd import EtcdError, KeyValue, _watch_events, decode_answer
-from service.network.gossip import MAX_BATCH, GossipError, decode_batch
+from cmu.node.network import etcd
+from cmu.node.network.etcd import EtcdError, KeyValue, _watch_events, decode_answer
+from cmu.node.network.gossip import MAX_BATCH, GossipError, decode_batch
 
 
 def test_answers_must_be_bounded_json_objects(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@ validator may author next, and how many refusals make a block impossible to fina
 
 from __future__ import annotations
 
-from service.network.layout import (
+from cmu.node.network.layout import (
     Layout,
     author_index,
     blocking_size,

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 from etcd_cluster import EtcdCluster
 
+from cmu.node.network.etcd import EtcdClient
+from cmu.node.network.orderer import LostRace, NetworkParams, Orderer
 from runtime.genesis import consortium_spec
-from service.network.etcd import EtcdClient
-from service.network.orderer import LostRace, NetworkParams, Orderer
 
 
 def make_orderer(client: EtcdClient) -> Orderer:

@@ -13,9 +13,9 @@ from etcd_cluster import EtcdCluster
 from network_harness import Network, failed, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, WsClient, account_info, poll_until
 
+from cmu.node.finality import FinalityCertificate, verify_certificate
 from runtime.crypto import Keypair, dev_keypair
 from runtime.genesis import consortium_spec
-from service.finality import FinalityCertificate, verify_certificate
 
 SENDERS = ("eve", "ferdie", "alice", "bob")
 AMOUNT = 10**12

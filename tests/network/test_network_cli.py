@@ -10,12 +10,12 @@ from pathlib import Path
 from etcd_cluster import EtcdCluster, free_ports
 from node_harness import run_cli
 
+from cmu.node.keys import write_validator_key_file
+from cmu.node.network.etcd import EtcdClient
+from cmu.node.network.layout import Layout
+from cmu.node.runner import open_chain
 from runtime.genesis import consortium_spec
 from runtime.validators import dev_validator_keys
-from service.keys import write_validator_key_file
-from service.network.etcd import EtcdClient
-from service.network.layout import Layout
-from service.runner import open_chain
 
 
 def run_node(*args: str) -> tuple[int, str]:

@@ -16,12 +16,12 @@ from etcd_cluster import EtcdCluster
 from network_harness import Network, failed, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, account_info, poll_until
 
+from cmu.node.network.etcd import EtcdClient
+from cmu.node.network.layout import Layout, author_index, round_of
+from cmu.node.runner import open_chain
 from runtime.crypto import Keypair, dev_keypair
 from runtime.genesis import consortium_spec
 from runtime.validators import dev_validator_keys
-from service.network.etcd import EtcdClient
-from service.network.layout import Layout, author_index, round_of
-from service.runner import open_chain
 
 AMOUNT = 10**12
 

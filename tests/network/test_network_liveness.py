@@ -15,12 +15,12 @@ from etcd_cluster import EtcdCluster
 from network_harness import Network, failed, finalized_number, roots_at, wait_finalized
 from node_harness import NodeProcess, Signer, account_info, poll_until
 
+from cmu.node.network.etcd import EtcdClient
+from cmu.node.network.layout import Layout
+from cmu.node.network.orderer import refusal_message
 from runtime.crypto import Keypair, dev_keypair
 from runtime.genesis import CONSORTIUM_VALIDATORS
 from runtime.validators import dev_validator_keys
-from service.network.etcd import EtcdClient
-from service.network.layout import Layout
-from service.network.orderer import refusal_message
 
 AMOUNT = 10**12
 

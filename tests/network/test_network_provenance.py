@@ -14,7 +14,7 @@ from etcd_cluster import EtcdCluster
 from network_harness import Network, failed
 from node_harness import RpcCallError, poll_until, run_cli
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from runtime.crypto import dev_keypair
 from runtime.genesis import consortium_spec
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import models
-from formats import artifact as art
+from cmu import models
+from cmu.formats import artifact as art
+from cmu.node.finality import FinalityCertificate, FinalityTarget, aggregate, sign_vote, verify_certificate
+from cmu.node.runner import OpenChain, open_chain
 from pallets.model_registry.types import InputSpec
 from runtime.block import Header
 from runtime.extrinsic import sign_extrinsic
 from runtime.genesis import ChainSpec, consortium_spec
 from runtime.validators import dev_validator_keys
-from service.finality import FinalityCertificate, FinalityTarget, aggregate, sign_vote, verify_certificate
-from service.runner import OpenChain, open_chain
 
 KIND = "sparse_perceptron"
 LABELS = ("cat", "dog", "eel")

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from node_harness import REPO, NodeProcess
 
-from client import confidential, models
-from client.chain import Chain, Receipt, hex_of
-from client.errors import RpcError
-from client.rpc import Client
-from models import SCALE, InputSpec, get_kind
+from cmu.client import confidential, models
+from cmu.client.chain import Chain, Receipt, hex_of
+from cmu.client.errors import RpcError
+from cmu.client.rpc import Client
+from cmu.models import SCALE, InputSpec, get_kind
 from runtime.crypto import dev_keypair
 
 ALICE, BOB, CHARLIE, DAVE, EVE = (dev_keypair(n) for n in ("alice", "bob", "charlie", "dave", "eve"))
@@ -176,7 +176,7 @@ def test_charlie_buys_a_pass_and_the_owner_is_credited_exactly(chain: Chain, sec
 
 def cmu(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "client", "--url", url, "--json", *argv],
+        [sys.executable, "-m", "cmu.client", "--url", url, "--json", *argv],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cmu.node.chaindb import ChainDb, ChainDbError, history_puts
 from pallets.balances import Balances
 from runtime.crypto import dev_keypair
 from runtime.executive import TRIE_PREFIX, Runtime
@@ -13,7 +14,6 @@ from runtime.extrinsic import sign_extrinsic
 from runtime.genesis import dev_spec
 from runtime.storage.backend import LevelDBBackend, MemoryBackend
 from runtime.trie import StateTrie, verify_proof
-from service.chaindb import ChainDb, ChainDbError, history_puts
 
 ALICE = dev_keypair("alice")
 BOB = dev_keypair("bob").account

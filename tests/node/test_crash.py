@@ -17,13 +17,13 @@ from typing import Any
 
 from node_harness import NodeProcess, RpcCallError, Signer, hexed, poll_until
 
+from cmu.node.config import database_path
+from cmu.node.runner import open_chain
 from runtime.block import Block
 from runtime.crypto import dev_keypair
 from runtime.executive import Runtime
 from runtime.genesis import dev_spec
 from runtime.storage.backend import MemoryBackend
-from service.config import database_path
-from service.runner import open_chain
 
 ROUNDS = 20
 SENDERS = [dev_keypair(n) for n in ("alice", "bob", "charlie", "dave")]

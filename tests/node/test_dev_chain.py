@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from node_harness import REPO, NodeProcess, RpcCallError, poll_until, run_cli
 
+from cmu.node.author import SealMode
+from cmu.node.finality import FinalityCertificate, verify_certificate
 from runtime.genesis import dev_spec
-from service.author import SealMode
-from service.finality import FinalityCertificate, verify_certificate
 
 HOUR_S = 3600
 SCALE = 1 << 16
@@ -34,7 +34,7 @@ CONFIG = (
 
 def cmu(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "client", "--url", url, *argv],
+        [sys.executable, "-m", "cmu.client", "--url", url, *argv],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

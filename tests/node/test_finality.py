@@ -9,11 +9,8 @@ import dataclasses
 import pytest
 from consortium_chain import LocalChain
 
-from runtime import bls
-from runtime.genesis import consortium_spec
-from runtime.validators import dev_validator_keys
-from service.chaindb import ChainDbError
-from service.finality import (
+from cmu.node.chaindb import ChainDbError
+from cmu.node.finality import (
     FINALITY_DOMAIN,
     BadSignature,
     CannotAggregate,
@@ -29,6 +26,9 @@ from service.finality import (
     verify_certificate,
     verify_vote,
 )
+from runtime import bls
+from runtime.genesis import consortium_spec
+from runtime.validators import dev_validator_keys
 
 NAMES = ("alice", "bob", "charlie", "dave")
 SPEC = consortium_spec(NAMES)

@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 from node_harness import REPO, NodeProcess, RpcCallError, poll_until
 
-from client.extensions import CLI_GROUP, add_extension_commands, cli_entry_points
+from cmu.client.extensions import CLI_GROUP, add_extension_commands, cli_entry_points
+from cmu.node.extensions import RPC_GROUP, ExtensionError, RpcContext, extension_methods, rpc_entry_points
 from runtime.crypto import address, dev_keypair
 from runtime.genesis import dev_spec
 from runtime.testing import assert_ok, build_runtime
-from service.extensions import RPC_GROUP, ExtensionError, RpcContext, extension_methods, rpc_entry_points
 
 
 def cmu(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     """The `cmu` CLI as a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "client", "--url", url, *argv],
+        [sys.executable, "-m", "cmu.client", "--url", url, *argv],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )
 

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 from node_harness import REPO, NodeProcess, run_cli
 
-from client import models
-from client.chain import Chain, hex_of
-from client.errors import RpcError
-from client.rpc import Client
-from models import SCALE, InputSpec, get_kind
+from cmu.client import models
+from cmu.client.chain import Chain, hex_of
+from cmu.client.errors import RpcError
+from cmu.client.rpc import Client
+from cmu.models import SCALE, InputSpec, get_kind
 from runtime.crypto import dev_keypair
 
 ALICE, BOB, CHARLIE, DAVE = (dev_keypair(n) for n in ("alice", "bob", "charlie", "dave"))
@@ -34,7 +34,7 @@ PRICE = 5 * 10**12
 
 def cmu(url: str, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "client", "--url", url, "--json", *argv],
+        [sys.executable, "-m", "cmu.client", "--url", url, "--json", *argv],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from node_harness import NodeProcess, Signer, account_info, hexed, poll_until, run_cli
 
+from cmu.node.importer import MAGIC, read_block_file
 from runtime.block import Block
 from runtime.crypto import dev_keypair
-from service.importer import MAGIC, read_block_file
 
 ALICE, BOB = dev_keypair("alice"), dev_keypair("bob")
 TRANSFERS = 5

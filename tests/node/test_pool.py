@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from cmu.node.pool import AlreadyImported, PoolFull, PoolLimits, PoolTx, TooLowPriority, TransactionPool
 from pallets.balances import Balances
 from runtime.crypto import Keypair, blake2_256, dev_keypair
 from runtime.errors import StaleNonce
@@ -14,7 +15,6 @@ from runtime.extrinsic import Era, sign_extrinsic
 from runtime.genesis import dev_spec
 from runtime.storage.backend import MemoryBackend
 from runtime.types import AccountId
-from service.pool import AlreadyImported, PoolFull, PoolLimits, PoolTx, TooLowPriority, TransactionPool
 
 BOB = dev_keypair("bob").account
 

@@ -15,13 +15,13 @@ import pytest
 from consortium_chain import LocalChain, model_weights, publish_calls, register_calls
 from node_harness import NodeProcess, RpcCallError, run_cli
 
-from formats import artifact as art
+from cmu.formats import artifact as art
+from cmu.node.config import database_path
+from cmu.node.provenance import ProvenanceError, export_proof, verify_proof_file
 from pallets.versioning.types import Cause
 from runtime.crypto import dev_keypair
 from runtime.genesis import consortium_spec
 from runtime.validators import dev_validator
-from service.config import database_path
-from service.provenance import ProvenanceError, export_proof, verify_proof_file
 
 SPEC = consortium_spec()
 

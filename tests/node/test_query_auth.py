@@ -1,4 +1,4 @@
-"""service/query_auth.py: signed model queries are accepted once within the window and refused by name
+"""cmu/node/query_auth.py: signed model queries are accepted once within the window and refused by name
 when expired, replayed, for another chain, for other parameters or by another signer. The clock is a
 stand-in here (these tests are about how the node reads its clock)."""
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from formats.signed_query import canonical_params, named_params, sign_query
+from cmu.formats.signed_query import canonical_params, named_params, sign_query
+from cmu.node.query_auth import QueryAuth
+from cmu.node.rpc_views.model_registry import QueryError
 from runtime.crypto import dev_keypair
-from service.query_auth import QueryAuth
-from service.rpc_views.model_registry import QueryError
 
 GENESIS = b"\x11" * 32
 ALICE, BOB = dev_keypair("alice"), dev_keypair("bob")

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from client.convert import to_wire
-from client.errors import ArgumentError
+from cmu.client.convert import to_wire
+from cmu.client.errors import ArgumentError
+from cmu.node.pool import PoolFull
+from cmu.node.provenance import ProvenanceError, load_proof
+from cmu.node.rpc import Dispatcher, collect_methods, method, parse_json
 from runtime.boundedjson import JsonTooDeep
 from runtime.errors import BadSignature
 from runtime.types import U64, encode
-from service.pool import PoolFull
-from service.provenance import ProvenanceError, load_proof
-from service.rpc import Dispatcher, collect_methods, method, parse_json
 
 
 class Api:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cmu.node.config import ConfigError, allow_unsafe
+from cmu.node.server import RpcLimits
 from node import build_parser, node_config
-from service.config import ConfigError, allow_unsafe
-from service.server import RpcLimits
 
 
 def limits_of(*flags: str) -> RpcLimits:

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from node_harness import NodeProcess
 
-from client.chain import Chain
-from client.models import download_artifact, upload_artifact
-from client.rpc import Client
-from client.upload import ChunkSender
-from formats import artifact as art
+from cmu.client.chain import Chain
+from cmu.client.models import download_artifact, upload_artifact
+from cmu.client.rpc import Client
+from cmu.client.upload import ChunkSender
+from cmu.formats import artifact as art
 from runtime.crypto import dev_keypair
 
 CHUNKS = 12

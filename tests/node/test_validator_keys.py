@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from runtime.genesis import ChainSpec, dev_spec
-from runtime.validators import Validator, dev_validator, dev_validator_keys
-from service.keys import (
+from cmu.node.keys import (
     KeyFileError,
     generate_validator_keys,
     is_private,
     read_validator_key_file,
     write_validator_key_file,
 )
+from runtime.genesis import ChainSpec, dev_spec
+from runtime.validators import Validator, dev_validator, dev_validator_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from cmu.scenarios import config, runner
+from cmu.scenarios.agents import agent_keypair
+from cmu.scenarios.runner import RunResult
 from runtime.executive import Runtime
 from runtime.genesis import TOKEN
 from runtime.storage.backend import MemoryBackend
-from scenarios import config, runner
-from scenarios.agents import agent_keypair
-from scenarios.runner import RunResult
 
 HERE = Path(__file__).parent
 SMALL = HERE / "small.toml"
@@ -181,7 +181,7 @@ def test_csv_data_source_runs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["headline", "baseline", "headline_perceptron", "spam", "market"])
 def test_bundled_scenario_runs_its_first_hours(name: str) -> None:
-    from scenarios.cli import resolve
+    from cmu.scenarios.cli import resolve
 
     result = runner.run(config.load(resolve(name), {"duration": "8h", "eval_interval": "4h"}))
     assert len(result.rows) == 3 and result.blocks > 5
@@ -203,7 +203,7 @@ def test_exponential_waits_spread_contributions_wider_than_uniform() -> None:
 
 
 def test_contributors_with_good_data_share_pass_revenue() -> None:
-    from scenarios.cli import resolve
+    from cmu.scenarios.cli import resolve
 
     claimed: list[Any] = []
     scenario = config.load(resolve("market"), {"duration": "1d", "agents.reader.interval": "4h"})

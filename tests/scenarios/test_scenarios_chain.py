@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from cmu.scenarios.chain import SimChain, scenario_spec
+from cmu.scenarios.world import GENESIS_MS
 from runtime.crypto import dev_keypair
 from runtime.genesis import TOKEN
-from scenarios.chain import SimChain, scenario_spec
-from scenarios.world import GENESIS_MS
 
 POOR, RICH = dev_keypair("scenario/poor"), dev_keypair("scenario/rich")
 

@@ -17,7 +17,7 @@ LAST_LINE = re.compile(
 
 
 def _scenarios(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scenarios", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cmu.scenarios", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300, check=False)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cmu.scenarios import ScenarioError, config
 from runtime.genesis import TOKEN
-from scenarios import ScenarioError, config
 
 HERE = Path(__file__).parent
 BASE = """
@@ -121,7 +121,7 @@ def test_load_fails_when_the_csv_has_no_such_column(tmp_path: Path) -> None:
     text = BASE.replace("deposit_marker = 1\n", "").replace(
         'name = "iris"', 'source = "csv"\npath = "d.csv"\nlabel_column = "label"')
     scenario = config.load(_write(tmp_path, text))
-    from scenarios.data import build_dataset
+    from cmu.scenarios.data import build_dataset
 
     with pytest.raises(ScenarioError) as caught:
         build_dataset(scenario.data, scenario.model_kind, scenario.base_dir, 0)
@@ -141,7 +141,7 @@ def test_with_overrides_round_trips_and_rechecks() -> None:
 
 
 def test_every_bundled_scenario_parses() -> None:
-    from scenarios.cli import BUNDLED
+    from cmu.scenarios.cli import BUNDLED
 
     names = sorted(p.stem for p in BUNDLED.glob("*.toml"))
     assert {"headline", "baseline"} <= set(names)

@@ -37,8 +37,8 @@ def test_headline_adversary_ends_below_half_its_start(runs: tuple[Any, Any]) -> 
 
 def test_headline_agents_follow_the_papers_rhythm(runs: tuple[Any, Any]) -> None:
     """About 50 every ~10 minutes for the honest agent, about 100 every ~1 hour for the adversary."""
+    from cmu.scenarios.agents import agent_keypair
     from runtime.genesis import TOKEN
-    from scenarios.agents import agent_keypair
 
     attacked, _ = runs
     ledger = attacked.world.ledger

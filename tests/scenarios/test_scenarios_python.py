@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from scenarios import Agent, parse, run
-from scenarios.agents import agent_keypair
+from cmu.scenarios import Agent, parse, run
+from cmu.scenarios.agents import agent_keypair
 
 
 class Snoop(Agent):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import ScenarioError, config, runner
-from scenarios.sweep import RayMissing, grid_variants, parse_assignment, sweep
+from cmu.scenarios import ScenarioError, config, runner
+from cmu.scenarios.sweep import RayMissing, grid_variants, parse_assignment, sweep
 
 SMALL = Path(__file__).parent / "small.toml"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import parse, run
-from scenarios.data import DataConfig, build_dataset
-from scenarios.fields import ScenarioError
+from cmu.scenarios import parse, run
+from cmu.scenarios.data import DataConfig, build_dataset
+from cmu.scenarios.fields import ScenarioError
 
 RAW = {
     "name": "reviews", "seed": 3, "duration": 6 * 3_600, "eval_interval": 3_600,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from client.chain import Chain, hex_of
-from client.convert import to_wire
-from client.output import Output
+from cmu.client.chain import Chain, hex_of
+from cmu.client.convert import to_wire
+from cmu.client.output import Output
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:

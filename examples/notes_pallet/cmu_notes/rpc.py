@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmu.node.extensions import RpcContext, answer, method, parse_account
 from cmu_notes import Notes
 from runtime.crypto import address
-from service.extensions import RpcContext, answer, method, parse_account
 
 
 class NotesRpc:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from client.cli import build_parser
+from cmu.client.cli import build_parser
+from cmu.node.extensions import RpcContext, extension_methods
+from cmu.node.rpc import RpcError
 from runtime.crypto import address
 from runtime.testing import assert_ok, build_runtime
-from service.extensions import RpcContext, extension_methods
-from service.rpc import RpcError
 
 
 def notes_get(rt):

@@ -6,18 +6,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import models
-from client import confidential
-from formats import artifact as art
-from formats.signed_query import named_params, sign_query
+from cmu import models
+from cmu.client import confidential
+from cmu.formats import artifact as art
+from cmu.formats.signed_query import named_params, sign_query
+from cmu.node.model_api import ModelApi
+from cmu.node.rpc import RpcError
 from pallets.access import Access
 from pallets.access.types import Role, Training, Visibility
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import InputSpec
 from runtime.crypto import dev_keypair
 from runtime.testing import CallResult, MockRuntime, assert_ok
-from service.model_api import ModelApi
-from service.rpc import RpcError
 
 ROW = [0.5, -1.0, 2.0, 0.0]
 _LAST_MS = [0]

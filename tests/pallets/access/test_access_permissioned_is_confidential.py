@@ -35,7 +35,7 @@ def plaintext_weights(rt, model: int) -> bytes:
     """Valid plaintext weights for the model, other than its initial ones (trained on two rows)."""
     import numpy as np
 
-    import models
+    from cmu import models
 
     info = rt.runtime.pallet(ModelRegistry).model(model)
     kind = models.get_kind(info.kind)

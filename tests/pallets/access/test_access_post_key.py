@@ -14,8 +14,8 @@ from access_helpers import (
     register_model,
 )
 
-from client.confidential import DecryptionFailed, unwrap_key
-from formats import envelope
+from cmu.client.confidential import DecryptionFailed, unwrap_key
+from cmu.formats import envelope
 from pallets.access import Access
 from runtime.crypto import dev_keypair
 from runtime.testing import assert_noop, assert_ok

@@ -26,11 +26,11 @@ from access_helpers import register_model as register
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from client.confidential import wrap_key
+from cmu.client.confidential import wrap_key
+from cmu.node.rpc_views import access as access_query
+from cmu.node.rpc_views.model_registry import QueryError
 from pallets.model_registry import ModelRegistry
 from runtime.testing import build_runtime
-from service.rpc_views import access as access_query
-from service.rpc_views.model_registry import QueryError
 
 NAMES = ("alice", "bob", "charlie", "dave", "eve")
 ROLES = (ADMIN, MAINTAINER, TRAINER, READER)

@@ -17,8 +17,8 @@ from access_helpers import (
     upload_sealed,
 )
 
-from client.confidential import new_data_key
-from formats import envelope
+from cmu.client.confidential import new_data_key
+from cmu.formats import envelope
 from pallets.access import Access
 from pallets.access.types import Confidential
 from pallets.model_registry import ModelRegistry

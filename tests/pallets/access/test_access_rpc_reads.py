@@ -1,4 +1,4 @@
-"""The read path the RPC takes (service/model_api.py over pallets/access/query.py), in-process on a mock
+"""The read path the RPC takes (cmu/node/model_api.py over pallets/access/query.py), in-process on a mock
 runtime: who may predict per role x visibility with signed queries, what a refusal tells, what model_get
 shows, by-root download checks and confidential models the node refuses to predict with."""
 
@@ -26,9 +26,9 @@ from access_helpers import (
     upload,
 )
 
-from service.rpc import RpcError
-from service.rpc_views import access as access_query
-from service.rpc_views.model_registry import QueryError
+from cmu.node.rpc import RpcError
+from cmu.node.rpc_views import access as access_query
+from cmu.node.rpc_views.model_registry import QueryError
 
 #: Who may predict over RPC, per visibility: the table the matrix is checked against.
 PREDICT = {
@@ -146,7 +146,7 @@ def history_auth(rt, who: str, model: int):
     """The `auth` of model_history(model) signed by `who` now."""
     import time
 
-    from formats.signed_query import named_params, sign_query
+    from cmu.formats.signed_query import named_params, sign_query
     from runtime.crypto import dev_keypair
 
     params = named_params("model_history", (model, 0, None, None))
@@ -155,7 +155,7 @@ def history_auth(rt, who: str, model: int):
 
 
 def test_history_over_rpc_of_a_permissioned_model_needs_a_readers_signed_query(runtime_with):
-    from service.version_api import VersionApi
+    from cmu.node.version_api import VersionApi
 
     rt = runtime_with("ModelRegistry", "Access", "Versioning")
     model = permissioned_model(rt)
@@ -173,8 +173,8 @@ def test_history_over_rpc_of_a_permissioned_model_needs_a_readers_signed_query(r
 
 
 def test_provenance_export_of_a_permissioned_model_needs_a_readers_signed_query(rt):
-    from service.chaindb import ChainDb
-    from service.provenance_api import PROOF_REFUSED, ProvenanceApi
+    from cmu.node.chaindb import ChainDb
+    from cmu.node.provenance_api import PROOF_REFUSED, ProvenanceApi
 
     model, public = permissioned_model(rt), register_model(rt, "alice")
     chaindb = ChainDb(rt.runtime.backend)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import models
-from formats import artifact as art
+from cmu import models
+from cmu.formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.pallet import UPLOAD_REASON

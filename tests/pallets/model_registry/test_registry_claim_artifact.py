@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from registry_helpers import PER_BYTE, REG, fund, held, random_bytes, registry, upload
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.pallet import UPLOAD_REASON

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from registry_helpers import CHUNK, PER_BYTE, REG, begin, held, random_bytes, registry, send_chunks, upload
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.pallet import UPLOAD_REASON

@@ -17,7 +17,7 @@ from registry_helpers import (
     trained_bytes,
 )
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import Manifest
 from runtime.crypto import blake2_256

@@ -8,7 +8,8 @@ import msgpack
 import pytest
 from registry_helpers import register, register_ok, registry
 
-from models import SCALE
+from cmu.models import SCALE
+from cmu.node.rpc_views import model_registry as query
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import (
     FeatureScaling,
@@ -21,7 +22,6 @@ from pallets.model_registry.types import (
 from runtime.errors import CodecError
 from runtime.testing import assert_noop
 from runtime.types import decode, encode
-from service.rpc_views import model_registry as query
 
 TEXT = TextInput(r"(?u)\b\w\w+\b", True, 1, 2, True, False, TextNorm.L2)
 TEXT_SPEC = InputSpec(1024, True, -SCALE, SCALE, 64, text=TEXT)

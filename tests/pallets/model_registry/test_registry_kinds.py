@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from registry_helpers import DENSE, register
 
-import models
+from cmu import models
 from pallets.model_registry import ModelRegistry
 from runtime.errors import PalletError
 from runtime.pallet import Pallet, hookimpl

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from registry_helpers import KIND_NAMES, register_ok
 
+from cmu.node.rpc_views import model_registry as query
 from runtime.testing import build_runtime
-from service.rpc_views import model_registry as query
 
 _SCALARS = st.one_of(
     st.none(),

@@ -24,13 +24,13 @@ from registry_helpers import (
     upload,
 )
 
-import models
-from formats import artifact as art
+from cmu import models
+from cmu.formats import artifact as art
+from cmu.node.rpc_views import model_registry as query
 from runtime import codec
 from runtime.crypto import blake2_256
 from runtime.testing import assert_ok
 from runtime.trie import ProofError, verify_proof
-from service.rpc_views import model_registry as query
 
 
 def hexs(data: bytes) -> str:

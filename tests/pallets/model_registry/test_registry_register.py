@@ -24,7 +24,7 @@ from registry_helpers import (
     upload,
 )
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.balances import Balances
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.pallet import UPLOAD_REASON

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from registry_helpers import REG, initial_weights, kind_spec, register_ok, registry, trained_bytes, upload
 
-import models
+from cmu import models
+from cmu.node.rpc_views import model_registry as query
 from pallets.model_registry import ModelRegistry
 from runtime.testing import assert_noop, assert_ok
-from service.rpc_views import model_registry as query
 
 
 def test_retire_works(rt):

@@ -16,7 +16,7 @@ from registry_helpers import (
     upload,
 )
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import InputSpec
 from runtime.testing import assert_noop, assert_ok

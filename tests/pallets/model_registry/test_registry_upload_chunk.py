@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from registry_helpers import CHUNK, REG, begin, error_message, random_bytes, registry, send_chunks, upload
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.model_registry import ModelRegistry
 from runtime.crypto import blake2_256
 from runtime.testing import assert_noop, assert_ok

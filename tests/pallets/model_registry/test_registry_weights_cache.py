@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from registry_helpers import register_ok
 
+from cmu.node.rpc_views import model_registry as view
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.weights import MAX_BYTES, WeightsCache
 from pallets.versioning import Versioning
 from runtime.testing import build_runtime
-from service.rpc_views import model_registry as view
 
 
 def test_weights_are_decoded_once_for_versions_and_predictions():

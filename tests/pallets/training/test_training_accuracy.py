@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn import datasets
 
-import models
+from cmu import models
 from pallets.model_registry.types import InputSpec
 from pallets.training.types import Mechanism
 from pallets.versioning import Versioning

@@ -166,8 +166,8 @@ def test_add_data_fails_when_the_model_is_permissioned(rt):
 
 def publish_sealed(rt, model: int) -> None:
     """Alice uploads an encrypted artifact and publishes it as the model's confidential version."""
-    from client.confidential import new_data_key, seal_artifact
-    from formats import artifact as art
+    from cmu.client.confidential import new_data_key, seal_artifact
+    from cmu.formats import artifact as art
 
     data = seal_artifact(b"secret weights", new_data_key())
     root = art.artifact_root(data)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from training_helpers import LABELS, WAITS, T, advance, configure, training
 
-from models import SCALE, get_kind
-from models.inputs import ModelInput
-from models.spec import InputSpec as KindSpec
-from models.text import TextFeaturizer
+from cmu.models import SCALE, get_kind
+from cmu.models.inputs import ModelInput
+from cmu.models.spec import InputSpec as KindSpec
+from cmu.models.text import TextFeaturizer
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import InputSpec, TextInput, TextNorm
 from pallets.training import Training

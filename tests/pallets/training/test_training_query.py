@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from training_helpers import COST, WAITS, add, advance, make_good, register, row, setup
 
+from cmu.node.rpc_views import training as query
+from cmu.node.rpc_views.model_registry import QueryError
 from runtime.crypto import address
-from service.rpc_views import training as query
-from service.rpc_views.model_registry import QueryError
 
 DENSE = "dense_perceptron"
 POS, NEG = row(DENSE, True), row(DENSE, False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from training_helpers import COST, SCALE, WAITS, T, configure, register, training
 
-import models
+from cmu import models
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import InputSpec
 from pallets.training import Training

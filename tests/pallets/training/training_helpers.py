@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import models
+from cmu import models
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import InputSpec
 from pallets.training import Training

@@ -7,7 +7,7 @@ from __future__ import annotations
 from versioning_chain import Chain, contribute, register_args, upload_extrinsics
 from versioning_helpers import encode, initial_weights, trained, training_step
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.access.types import Role
 from pallets.versioning import Versioning
 from runtime.crypto import dev_keypair

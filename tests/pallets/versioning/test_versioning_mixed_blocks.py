@@ -16,16 +16,16 @@ from versioning_chain import Chain, contribute, register_args, upload_extrinsics
 from versioning_helpers import ROWS, bls_key, encode, initial_weights, kind
 from versioning_history import check_integrity, events_history, state_history
 
-from formats import artifact as art
-from models.weights import with_flat
+from cmu.formats import artifact as art
+from cmu.models.weights import with_flat
+from cmu.node.importer import BlockImporter, read_block_file, write_block_file
+from cmu.node.metrics import Metrics
+from cmu.node.rpc_views import versioning as versions
 from pallets.access.types import Role
 from pallets.versioning import Versioning
 from pallets.versioning.quorum import promotion_message
 from runtime import bls
 from runtime.block import Block
-from service.importer import BlockImporter, read_block_file, write_block_file
-from service.metrics import Metrics
-from service.rpc_views import versioning as versions
 
 BLOCKS = 100
 MAINTAINERS = ("alice", "dave", "eve")  # alice owns the model; dave and eve are granted Maintainer

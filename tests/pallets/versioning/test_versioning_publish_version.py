@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from versioning_helpers import V, encode, initial_weights, publish, register, trained, upload, versioning
 
-from formats import artifact as art
+from cmu.formats import artifact as art
 from pallets.model_registry import ModelRegistry
 from pallets.versioning import Versioning
 from pallets.versioning.types import Cause, Metric, VersionRecord

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from versioning_helpers import encode, initial_weights, publish_trained, register, training_step, versioning
 
-from formats import artifact as art
-from service.rpc_views import versioning as query
-from service.rpc_views.model_registry import QueryError
+from cmu.formats import artifact as art
+from cmu.node.rpc_views import versioning as query
+from cmu.node.rpc_views.model_registry import QueryError
 
 
 def test_history_works(rt):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from versioning_helpers import encode, initial_weights, register, training_step, versioning
 
-import models
-from formats import artifact as art
+from cmu import models
+from cmu.formats import artifact as art
 from pallets.model_registry import ModelRegistry
 from pallets.versioning import Versioning
 from pallets.versioning.types import Cause

@@ -1,4 +1,4 @@
-"""The node's version reads (service/version_api.py) over a real LevelDB chain: model_history, model_verify,
+"""The node's version reads (cmu/node/version_api.py) over a real LevelDB chain: model_history, model_verify,
 model_diff, and model_predict / model_download / model_get at a version or channel."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import pytest
 from versioning_chain import Chain, contribute, register_args, upload_extrinsics
 from versioning_helpers import KSPEC, SCALE, encode, initial_weights, kind, trained, training_step
 
-from client.chain import Chain as ClientChain
-from client.models import DownloadRefused, download_artifact
-from formats import artifact as art
+from cmu.client.chain import Chain as ClientChain
+from cmu.client.models import DownloadRefused, download_artifact
+from cmu.formats import artifact as art
+from cmu.node.rpc import RpcError
+from cmu.node.rpc_api import header_json
+from cmu.node.version_api import VersionApi
 from runtime.crypto import dev_keypair
-from service.rpc import RpcError
-from service.rpc_api import header_json
-from service.version_api import VersionApi
 
 ROW = [[0, 1], [SCALE, SCALE]]
 
@@ -54,7 +54,7 @@ def test_model_history_works(chain):
 
 
 def test_model_history_works_paged(chain, monkeypatch):
-    from service.rpc_views import versioning as query
+    from cmu.node.rpc_views import versioning as query
 
     build(chain)
     page = chain.versions.model_history(0, 1, 2)
@@ -180,7 +180,7 @@ def test_model_download_fails_when_a_version_comes_with_an_artifact_root(chain):
 
 
 def test_version_api_registers_its_methods():
-    from service.rpc import collect_methods
+    from cmu.node.rpc import collect_methods
 
     names = set(collect_methods(VersionApi(None)))  # type: ignore[arg-type]
     assert names == {"model_history", "model_verify", "model_diff"}
@@ -191,11 +191,11 @@ def test_model_predict_works_as_before_on_a_chain_without_versioning():
 
     from versioning_helpers import register
 
+    from cmu.node.model_api import ModelApi
     from runtime.executive import Runtime
     from runtime.genesis import dev_spec
     from runtime.storage.backend import MemoryBackend
     from runtime.testing import MockRuntime
-    from service.model_api import ModelApi
 
     spec = dataclasses.replace(dev_spec(), pallets=("System", "Balances", "Sudo", "ModelRegistry"))
     mock = MockRuntime(Runtime(spec, MemoryBackend()))
@@ -213,7 +213,7 @@ def test_model_predict_works_as_before_on_a_chain_without_versioning():
 def test_model_predict_follows_the_pin_of_a_signed_caller(chain):
     import time
 
-    from formats.signed_query import named_params, sign_query
+    from cmu.formats.signed_query import named_params, sign_query
 
     build(chain)
     assert chain.one("bob", "Versioning.pin", model=0, version=2).error is None

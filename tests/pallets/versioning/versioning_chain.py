@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+from cmu.node.chaindb import ChainDb
+from cmu.node.model_api import ModelApi
+from cmu.node.version_api import VersionApi
 from pallets.versioning import Versioning
 from runtime.block import Header
 from runtime.crypto import dev_keypair
@@ -21,9 +24,6 @@ from runtime.pallet import Event, Origin, Pallet, call
 from runtime.storage.backend import LevelDBBackend
 from runtime.storage.items import StorageValue
 from runtime.types import I64, U32, U64, AccountId, ByteLength
-from service.chaindb import ChainDb
-from service.model_api import ModelApi
-from service.version_api import VersionApi
 
 MAX_DELTA = 4_096
 Indices = Annotated[list[U32], ByteLength(most=MAX_DELTA)]
@@ -126,7 +126,7 @@ def register_args() -> dict[str, Any]:
 
 def upload_extrinsics(chain: Chain, who: str, data: bytes, upload_id: int) -> list[bytes]:
     """begin_upload, every chunk and finish_upload of `data` (the upload gets id `upload_id`)."""
-    from formats import artifact as art
+    from cmu.formats import artifact as art
 
     root = art.artifact_root(data)
     out = [chain.sign(who, "ModelRegistry.begin_upload", root=root, size=len(data))]

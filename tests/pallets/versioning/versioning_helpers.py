@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import models
-from formats import artifact as art
+from cmu import models
+from cmu.formats import artifact as art
 from pallets.model_registry import ModelRegistry
 from pallets.model_registry.types import InputSpec
 from pallets.versioning import Versioning

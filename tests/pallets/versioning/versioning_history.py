@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from formats import artifact as art
+from cmu.formats import artifact as art
+from cmu.node.rpc_views import versioning as versions
 from pallets.model_registry import ModelRegistry
 from pallets.versioning import Versioning
 from runtime.executive import PHASE_FINALIZATION
 from runtime.pallet import Event
-from service.rpc_views import versioning as versions
 
 
 def state_history(rt: Any, model: int) -> list[dict[str, Any]]:

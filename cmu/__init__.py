@@ -1,0 +1,1 @@
+"""cmu: the node side, the client, the model kinds and the scenarios."""

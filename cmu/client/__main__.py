@@ -1,0 +1,5 @@
+"""`python -m cmu.client`: the same as the `cmu` console script."""
+
+from cmu.client.cli import run
+
+run()
