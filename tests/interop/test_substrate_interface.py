@@ -117,7 +117,8 @@ def test_signed_v4_transfer_is_included_and_charged(substrate: SubstrateInterfac
 
 def test_signed_v4_model_registry_call_registers_a_model(substrate: SubstrateInterface) -> None:
     before = substrate.query("ModelRegistry", "NextModel").value
-    spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * 65536, "max_nonzeros": 0}
+    spec = {"n_features": 4, "sparse": False, "min_value": 0, "max_value": 8 * 65536, "max_nonzeros": 0,
+            "text": None, "scaling": None}
     params = {
         "name": "iris",
         "description": "via substrate-interface",
